@@ -1,0 +1,75 @@
+"""Project-wide middleware: extra security headers and the viewer's time zone."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+Handler = Callable[[HttpRequest], HttpResponse]
+
+
+class SecurityHeadersMiddleware:
+    """Headers Django's SecurityMiddleware does not set."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault(
+            "Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"
+        )
+        response.headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        if request.user.is_authenticated if hasattr(request, "user") else False:
+            # Pages for signed-in people may hold restricted material: never cache them.
+            response.headers.setdefault("Cache-Control", "no-store, private")
+        return response
+
+
+class UserTimezoneMiddleware:
+    """Times are stored in UTC and shown in the viewer's own zone."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        name = settings.ACCORD_DEFAULT_TIMEZONE
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.timezone:
+            name = user.timezone
+        try:
+            timezone.activate(zoneinfo.ZoneInfo(name))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            timezone.deactivate()
+        return self.get_response(request)
+
+
+class PolicyExceptionMiddleware:
+    """Turn the access policy's refusals into pages: 404 for what the viewer may
+    not know exists, 403 with the policy's explanation otherwise."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        from django.shortcuts import render
+
+        from accord.policy import NotVisible, PolicyDenied
+
+        if isinstance(exception, NotVisible):
+            return render(request, "core/error.html", {"status": 404, "title": "Not found"}, status=404)
+        if isinstance(exception, PolicyDenied):
+            return render(
+                request,
+                "core/error.html",
+                {"status": 403, "title": "Not allowed", "message": exception.message},
+                status=403,
+            )
+        return None

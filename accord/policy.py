@@ -1,0 +1,319 @@
+"""The access policy: the one place that decides who may see and do what.
+
+Every interface — pages, the JSON API, exports, search, aggregates and peer
+links — asks this module. Views and API endpoints never filter by hand; they
+start from a ``*_visible_to(user)`` queryset or call a ``can_*`` / ``require_*``
+function. Objects outside a user's scope are reported as missing (404), never
+as forbidden, so that their existence does not leak.
+
+Restricted material (the member directory's contact details, working groups
+and, later, shared reports) is open only to people in *good standing*: a
+coordinator, or a member of a verified organisation that has accepted the
+current version of every published rule document.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext as _
+
+if TYPE_CHECKING:
+    from accord.accounts.models import User
+    from accord.membership.models import Membership, Organisation
+    from accord.workgroups.models import WorkingGroup
+
+
+class PolicyDenied(Exception):
+    """The user may not do this. ``message`` says why, in words for people."""
+
+    def __init__(self, message: str, *, status: int = 403) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class NotVisible(PolicyDenied):
+    """The object does not exist for this user (same answer whether it exists or not)."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or _("Not found."), status=404)
+
+
+# --- Roles ------------------------------------------------------------------
+
+
+def is_coordinator(user: Any) -> bool:
+    return bool(
+        user is not None
+        and user.is_authenticated
+        and user.is_active
+        and (user.is_coordinator or user.is_superuser)
+    )
+
+
+def active_memberships(user: Any) -> QuerySet[Membership]:
+    from accord.membership.models import Membership
+
+    if not (user and user.is_authenticated and user.is_active):
+        return Membership.objects.none()
+    return Membership.objects.active().filter(user=user).select_related("organisation")
+
+
+def requires_two_factor(user: Any) -> bool:
+    """Whether this person must use TOTP (ACCORD_2FA_POLICY)."""
+    if not user.is_authenticated or getattr(user, "is_demo", False):
+        return False
+    policy = settings.ACCORD_2FA_POLICY
+    if policy == "none":
+        return False
+    if policy == "all":
+        return True
+    return is_coordinator(user) or active_memberships(user).filter(is_representative=True).exists()
+
+
+# --- The network's rules ------------------------------------------------------
+
+
+def _current_versions() -> list[Any]:
+    from accord.rules.models import RuleVersion
+
+    latest: dict[int, Any] = {}
+    for version in RuleVersion.objects.filter(published_at__isnull=False).order_by("number"):
+        latest[version.document_id] = version
+    return list(latest.values())
+
+
+def outstanding_rules(organisation: Organisation) -> list[Any]:
+    """Current rule versions the organisation has not accepted yet."""
+    accepted = set(organisation.rule_acceptances.values_list("version_id", flat=True))
+    return [v for v in _current_versions() if v.pk not in accepted]
+
+
+def organisations_in_good_standing() -> QuerySet[Organisation]:
+    """Verified organisations that accepted every current rule version."""
+    from accord.membership.models import Organisation
+    from accord.rules.models import RuleAcceptance
+
+    qs = Organisation.objects.verified()
+    for version in _current_versions():
+        qs = qs.filter(
+            Exists(RuleAcceptance.objects.filter(organisation=OuterRef("pk"), version=version))
+        )
+    return qs
+
+
+@dataclass
+class Standing:
+    """What a person may reach, and if not, why — for the banner and API errors."""
+
+    good: bool
+    reason: str = ""
+    organisations_in_good_standing: list[Organisation] = field(default_factory=list)
+    organisations_to_accept: list[Organisation] = field(default_factory=list)
+
+
+def standing(user: Any) -> Standing:
+    """Computed once per request and cached on the user object."""
+    cached = getattr(user, "_accord_standing", None)
+    if cached is not None:
+        return cached
+    result = _compute_standing(user)
+    if user is not None and user.is_authenticated:
+        user._accord_standing = result
+    return result
+
+
+def _compute_standing(user: Any) -> Standing:
+    if not (user and user.is_authenticated and user.is_active):
+        return Standing(False, _("Sign in to see restricted material."))
+    if is_coordinator(user):
+        return Standing(True)
+    organisations = [m.organisation for m in active_memberships(user)]
+    if not organisations:
+        return Standing(
+            False,
+            _("Your account does not belong to a verified member organisation yet."),
+        )
+    good_ids = set(
+        organisations_in_good_standing()
+        .filter(pk__in=[o.pk for o in organisations])
+        .values_list("pk", flat=True)
+    )
+    good = [o for o in organisations if o.pk in good_ids]
+    pending = [o for o in organisations if o.pk not in good_ids]
+    if good:
+        return Standing(True, "", good, pending)
+    names = ", ".join(o.name for o in pending)
+    return Standing(
+        False,
+        _(
+            "%(orgs)s has not accepted the current version of the network's rules. "
+            "Until a representative accepts them, you cannot share or read restricted material."
+        )
+        % {"orgs": names},
+        [],
+        pending,
+    )
+
+
+def can_read_restricted(user: Any) -> bool:
+    return standing(user).good
+
+
+def require_restricted(user: Any) -> None:
+    state = standing(user)
+    if not state.good:
+        raise PolicyDenied(state.reason)
+
+
+# --- Organisations ------------------------------------------------------------
+
+
+def organisations_visible_to(user: Any) -> QuerySet[Organisation]:
+    """The directory: verified members for people in good standing; coordinators
+    see applications too. Anyone sees their own organisations."""
+    from accord.membership.models import Organisation
+
+    if is_coordinator(user):
+        return Organisation.objects.all()
+    if not (user and user.is_authenticated):
+        return Organisation.objects.none()
+    own = Q(memberships__user=user)
+    if can_read_restricted(user):
+        return Organisation.objects.filter(Q(status=Organisation.Status.VERIFIED) | own).distinct()
+    return Organisation.objects.filter(own).distinct()
+
+
+def get_organisation(user: Any, **lookup: Any) -> Organisation:
+    from accord.membership.models import Organisation
+
+    try:
+        return organisations_visible_to(user).get(**lookup)
+    except (Organisation.DoesNotExist, ValueError, TypeError) as exc:
+        raise NotVisible() from exc
+
+
+def is_member_of(user: Any, organisation: Organisation) -> bool:
+    return active_memberships(user).filter(organisation=organisation).exists()
+
+
+def can_see_contact_details(user: Any, organisation: Organisation) -> bool:
+    return is_coordinator(user) or can_read_restricted(user) or is_member_of(user, organisation)
+
+
+def can_review_applications(user: Any) -> bool:
+    return is_coordinator(user)
+
+
+def can_manage_people(user: Any, organisation: Organisation) -> bool:
+    """Invite people, change roles, remove people."""
+    if is_coordinator(user):
+        return True
+    return (
+        organisation.is_verified
+        and active_memberships(user).filter(organisation=organisation, is_org_admin=True).exists()
+    )
+
+
+def can_accept_rules(user: Any, organisation: Organisation) -> bool:
+    return (
+        organisation.is_verified
+        and active_memberships(user)
+        .filter(organisation=organisation, is_representative=True)
+        .exists()
+    )
+
+
+def can_publish_rules(user: Any) -> bool:
+    return is_coordinator(user)
+
+
+def acceptances_visible_to(user: Any) -> QuerySet[Any]:
+    from accord.rules.models import RuleAcceptance
+
+    qs = RuleAcceptance.objects.select_related("organisation", "version__document", "accepted_by")
+    if is_coordinator(user):
+        return qs
+    if not (user and user.is_authenticated):
+        return qs.none()
+    return qs.filter(organisation__memberships__user=user).distinct()
+
+
+# --- Working groups -------------------------------------------------------------
+
+
+def groups_visible_to(user: Any) -> QuerySet[WorkingGroup]:
+    """Open and invite-only groups for people in good standing; a confidential
+    group only for those in it (invited or active) and for coordinators."""
+    from accord.workgroups.models import WorkingGroup
+
+    if is_coordinator(user):
+        return WorkingGroup.objects.all()
+    if not can_read_restricted(user):
+        return WorkingGroup.objects.none()
+    return WorkingGroup.objects.filter(
+        ~Q(visibility=WorkingGroup.Visibility.CONFIDENTIAL) | Q(memberships__user=user)
+    ).distinct()
+
+
+def get_group(user: Any, **lookup: Any) -> WorkingGroup:
+    from accord.workgroups.models import WorkingGroup
+
+    try:
+        return groups_visible_to(user).get(**lookup)
+    except (WorkingGroup.DoesNotExist, ValueError, TypeError) as exc:
+        raise NotVisible() from exc
+
+
+def _group_membership(user: Any, group: WorkingGroup) -> Any:
+    if not (user and user.is_authenticated):
+        return None
+    return group.memberships.filter(user=user).first()
+
+
+def is_group_owner(user: Any, group: WorkingGroup) -> bool:
+    membership = _group_membership(user, group)
+    return bool(membership and membership.is_owner and membership.state == "active")
+
+
+def can_manage_group(user: Any, group: WorkingGroup) -> bool:
+    return is_group_owner(user, group) or (is_coordinator(user) and not group.is_confidential)
+
+
+def group_roster_visible_to(user: Any, group: WorkingGroup) -> QuerySet[Any]:
+    """Who is in the group, as this user may see it. In a confidential group an
+    ordinary member sees only themself; owners see everyone (they manage it), and
+    so do coordinators, who answer for the network and see the audit trail anyway."""
+    qs = group.memberships.select_related("user", "organisation")
+    if is_group_owner(user, group) or is_coordinator(user):
+        return qs
+    if group.is_confidential:
+        return qs.filter(user=user) if user.is_authenticated else qs.none()
+    if can_read_restricted(user):
+        return qs.filter(state="active")
+    return qs.none()
+
+
+def can_join_group(user: Any, group: WorkingGroup) -> bool:
+    return can_read_restricted(user) and active_memberships(user).exists()
+
+
+# --- Audit trail ------------------------------------------------------------------
+
+
+def audit_entries_visible_to(user: Any) -> QuerySet[Any]:
+    """Coordinators see everything; members see entries about their own organisations."""
+    from accord.audit.models import AuditEntry
+
+    if is_coordinator(user):
+        return AuditEntry.objects.all()
+    if not (user and user.is_authenticated):
+        return AuditEntry.objects.none()
+    org_ids = list(
+        active_memberships(user).values_list("organisation_id", flat=True)
+    )
+    return AuditEntry.objects.filter(Q(organisation_id__in=org_ids) | Q(actor=user))

@@ -1,0 +1,5 @@
+"""JSON API for workgroups (mounted under /api/v1/ by accord.api)."""
+
+from ninja import Router
+
+router = Router(tags=["workgroups"])
