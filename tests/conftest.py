@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests import factories as f
+
+
+@pytest.fixture
+def coordinator(db: Any) -> Any:
+    return f.make_user("coord", coordinator=True, full_name="Cora Coordinator")
+
+
+@pytest.fixture
+def rules(db: Any) -> list:
+    return f.publish_rules()
+
+
+@pytest.fixture
+def member_org(db: Any, rules: list) -> Any:
+    """A verified organisation that accepted the current rules."""
+    org = f.make_organisation("Energy Company", sectors=["energy"])
+    f.accept_rules(org)
+    return org
+
+
+@pytest.fixture
+def analyst(member_org: Any) -> Any:
+    user = f.make_user("ana", full_name="Ana Analyst")
+    f.add_member(user, member_org, analyst=True)
+    return user
+
+
+@pytest.fixture
+def representative(member_org: Any) -> Any:
+    user = f.make_user("rep", full_name="Rita Representative")
+    f.add_member(user, member_org, representative=True, analyst=False, admin=True)
+    return user
