@@ -97,14 +97,18 @@ def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(AuthenticationError)
 def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    response = _detail(request, _("Authentication required: send a valid API token or sign in."), 401)
+    response = _detail(
+        request, _("Authentication required: send a valid API token or sign in."), 401
+    )
     response["WWW-Authenticate"] = 'Bearer realm="accord"'
     return response
 
 
 @api.exception_handler(ReadOnlyToken)
 def on_read_only(request: HttpRequest, exc: ReadOnlyToken) -> HttpResponse:
-    return _detail(request, _("This API token is read-only; create a read-write token to change data."), 403)
+    return _detail(
+        request, _("This API token is read-only; create a read-write token to change data."), 403
+    )
 
 
 @api.exception_handler(SecondFactorNeeded)

@@ -22,7 +22,6 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
 if TYPE_CHECKING:
-    from accord.accounts.models import User
     from accord.membership.models import Membership, Organisation
     from accord.workgroups.models import WorkingGroup
 
@@ -313,7 +312,5 @@ def audit_entries_visible_to(user: Any) -> QuerySet[Any]:
         return AuditEntry.objects.all()
     if not (user and user.is_authenticated):
         return AuditEntry.objects.none()
-    org_ids = list(
-        active_memberships(user).values_list("organisation_id", flat=True)
-    )
+    org_ids = list(active_memberships(user).values_list("organisation_id", flat=True))
     return AuditEntry.objects.filter(Q(organisation_id__in=org_ids) | Q(actor=user))

@@ -188,7 +188,9 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = env_bool("ACCORD_SECURE_COOKIES", not DEBUG and SITE_URL.startswith("https"))
+SESSION_COOKIE_SECURE = env_bool(
+    "ACCORD_SECURE_COOKIES", not DEBUG and SITE_URL.startswith("https")
+)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 # --- Security headers ----------------------------------------------------------
@@ -216,7 +218,9 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- E-mail --------------------------------------------------------------------
-EMAIL_BACKEND = os.environ.get("ACCORD_EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+EMAIL_BACKEND = os.environ.get(
+    "ACCORD_EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend"
+)
 EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 EMAIL_HOST = os.environ.get("ACCORD_EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("ACCORD_EMAIL_PORT", "25"))

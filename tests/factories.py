@@ -31,7 +31,9 @@ def make_user(username: str | None = None, *, coordinator: bool = False, **extra
     )
 
 
-def make_organisation(name: str | None = None, *, status: str = "verified", **extra: Any) -> Organisation:
+def make_organisation(
+    name: str | None = None, *, status: str = "verified", **extra: Any
+) -> Organisation:
     n = next(_counter)
     name = name or f"Organisation {n}"
     sectors = extra.pop("sectors", ["energy"])
@@ -53,11 +55,20 @@ def make_organisation(name: str | None = None, *, status: str = "verified", **ex
     return org
 
 
-def add_member(user: Any, org: Organisation, *, representative: bool = False,
-               analyst: bool = True, admin: bool = False) -> Membership:
+def add_member(
+    user: Any,
+    org: Organisation,
+    *,
+    representative: bool = False,
+    analyst: bool = True,
+    admin: bool = False,
+) -> Membership:
     return Membership.objects.create(
-        user=user, organisation=org, is_representative=representative,
-        is_analyst=analyst, is_org_admin=admin,
+        user=user,
+        organisation=org,
+        is_representative=representative,
+        is_analyst=analyst,
+        is_org_admin=admin,
     )
 
 
@@ -66,9 +77,7 @@ def publish_rules(body: str = "# Charter\n\nWe share responsibly.") -> list[Rule
     versions = []
     for document in RuleDocument.objects.all():
         number = (document.versions.count() or 0) + 1
-        versions.append(
-            RuleVersion.objects.create(document=document, number=number, body=body)
-        )
+        versions.append(RuleVersion.objects.create(document=document, number=number, body=body))
     return versions
 
 
@@ -76,7 +85,9 @@ def accept_rules(org: Organisation, by: Any = None) -> None:
     for document in RuleDocument.objects.all():
         version = document.current_version
         if version is not None:
-            RuleAcceptance.objects.get_or_create(organisation=org, version=version, defaults={"accepted_by": by})
+            RuleAcceptance.objects.get_or_create(
+                organisation=org, version=version, defaults={"accepted_by": by}
+            )
 
 
 def confirmed_device(user: Any) -> TOTPDevice:
@@ -88,7 +99,9 @@ def login(client: Any, user: Any, *, verified: bool = True) -> None:
     has (or gets) a TOTP device."""
     client.force_login(user)
     if verified:
-        device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or confirmed_device(user)
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or confirmed_device(
+            user
+        )
         session = client.session
         session["otp_device_id"] = device.persistent_id
         session.save()

@@ -30,12 +30,15 @@ class TwoFactorMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
-        if user.is_authenticated and not request.path.startswith(EXEMPT_PREFIXES):
-            if not user.is_verified():
-                if has_confirmed_device(user):
-                    return redirect(_with_next("accounts:verify_otp", request))
-                if policy.requires_two_factor(user):
-                    return redirect(_with_next("accounts:enrol_otp", request))
+        pending = (
+            user.is_authenticated
+            and not request.path.startswith(EXEMPT_PREFIXES)
+            and not user.is_verified()
+        )
+        if pending and has_confirmed_device(user):
+            return redirect(_with_next("accounts:verify_otp", request))
+        if pending and policy.requires_two_factor(user):
+            return redirect(_with_next("accounts:enrol_otp", request))
         return self.get_response(request)
 
 

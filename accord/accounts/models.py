@@ -22,11 +22,13 @@ class User(AbstractUser):
         _("time zone"), max_length=64, choices=TIMEZONE_CHOICES, default="UTC"
     )
     is_coordinator = models.BooleanField(
-        _("coordinator"), default=False,
+        _("coordinator"),
+        default=False,
         help_text=_("Staff of the operating agency: admits members, sets the network's rules."),
     )
     is_demo = models.BooleanField(
-        _("demo account"), default=False,
+        _("demo account"),
+        default=False,
         help_text=_("Created by 'accord demo'; exempt from the two-factor requirement."),
     )
 

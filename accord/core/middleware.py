@@ -64,7 +64,9 @@ class PolicyExceptionMiddleware:
         from accord.policy import NotVisible, PolicyDenied
 
         if isinstance(exception, NotVisible):
-            return render(request, "core/error.html", {"status": 404, "title": "Not found"}, status=404)
+            return render(
+                request, "core/error.html", {"status": 404, "title": "Not found"}, status=404
+            )
         if isinstance(exception, PolicyDenied):
             return render(
                 request,

@@ -43,7 +43,9 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
 def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     message = getattr(exception, "message", "") or ""
     return render(
-        request, "core/error.html", {"status": 403, "title": "Not allowed", "message": message},
+        request,
+        "core/error.html",
+        {"status": 403, "title": "Not allowed", "message": message},
         status=403,
     )
 
@@ -53,4 +55,6 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    return render(request, "core/error.html", {"status": 500, "title": "Something went wrong"}, status=500)
+    return render(
+        request, "core/error.html", {"status": 500, "title": "Something went wrong"}, status=500
+    )

@@ -92,7 +92,9 @@ class Organisation(models.Model):
     )
     decision_reason = models.TextField(_("reason"), blank=True, max_length=2000)
     verification_note = models.TextField(
-        _("how it was verified"), blank=True, max_length=2000,
+        _("how it was verified"),
+        blank=True,
+        max_length=2000,
         help_text=_("For the coordinators' record: how the applicant's identity was checked."),
     )
 
@@ -103,9 +105,7 @@ class Organisation(models.Model):
         verbose_name = _("organisation")
         verbose_name_plural = _("organisations")
         constraints = [
-            models.UniqueConstraint(
-                "name", "country", name="unique_organisation_name_per_country"
-            )
+            models.UniqueConstraint("name", "country", name="unique_organisation_name_per_country")
         ]
 
     def __str__(self) -> str:
@@ -139,15 +139,20 @@ class Membership(models.Model):
         Organisation, on_delete=models.CASCADE, related_name="memberships"
     )
     is_representative = models.BooleanField(
-        _("representative"), default=False,
-        help_text=_("Votes, endorses, accepts the network's rules and speaks for the organisation."),
+        _("representative"),
+        default=False,
+        help_text=_(
+            "Votes, endorses, accepts the network's rules and speaks for the organisation."
+        ),
     )
     is_analyst = models.BooleanField(
-        _("analyst"), default=False,
+        _("analyst"),
+        default=False,
         help_text=_("Reports incidents, indicators and sightings; reads the feeds."),
     )
     is_org_admin = models.BooleanField(
-        _("organisation admin"), default=False,
+        _("organisation admin"),
+        default=False,
         help_text=_("Invites people and manages their roles."),
     )
     title = models.CharField(_("job title"), max_length=120, blank=True)
@@ -207,7 +212,10 @@ class Invitation(models.Model):
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
     accepted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -218,7 +226,8 @@ class Invitation(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
-                "organisation", "email",
+                "organisation",
+                "email",
                 condition=Q(accepted_at__isnull=True, revoked_at__isnull=True),
                 name="one_open_invitation_per_email",
             )

@@ -349,8 +349,7 @@ def set_roles(
     if before != after:
         record(
             "membership.roles_changed",
-            f"Roles of {membership.user.get_username()} in {organisation.name}: "
-            f"{', '.join(after)}",
+            f"Roles of {membership.user.get_username()} in {organisation.name}: {', '.join(after)}",
             actor=by,
             organisation=organisation,
             target=membership,
@@ -379,7 +378,9 @@ def remove_member(membership: Membership, *, by: Any, request: Any = None) -> No
     membership.delete()
 
 
-def _ensure_an_admin_remains(organisation: Organisation, membership: Membership, keeps: bool) -> None:
+def _ensure_an_admin_remains(
+    organisation: Organisation, membership: Membership, keeps: bool
+) -> None:
     if keeps or not membership.is_org_admin:
         return
     others = organisation.memberships.filter(is_org_admin=True).exclude(pk=membership.pk)
@@ -388,7 +389,9 @@ def _ensure_an_admin_remains(organisation: Organisation, membership: Membership,
 
 
 @transaction.atomic
-def update_profile(organisation: Organisation, *, by: Any, request: Any = None, **fields: Any) -> Organisation:
+def update_profile(
+    organisation: Organisation, *, by: Any, request: Any = None, **fields: Any
+) -> Organisation:
     """Change an organisation's directory entry (not its status)."""
     if not policy.can_manage_people(by, organisation):
         raise policy.NotVisible()
@@ -397,7 +400,9 @@ def update_profile(organisation: Organisation, *, by: Any, request: Any = None, 
     allowed = {"description", "website", "contact_name", "contact_email", "contact_phone"}
     unknown = set(fields) - allowed
     if unknown:
-        raise MembershipError(_("These fields cannot be changed here: %s") % ", ".join(sorted(unknown)))
+        raise MembershipError(
+            _("These fields cannot be changed here: %s") % ", ".join(sorted(unknown))
+        )
     for name, value in fields.items():
         setattr(organisation, name, value)
     organisation.save()
@@ -411,7 +416,15 @@ def update_profile(organisation: Organisation, *, by: Any, request: Any = None, 
         actor=by,
         organisation=organisation,
         target=organisation,
-        data={"fields": sorted([*fields, *(["sectors"] if sectors is not None else []), *(["tasks"] if tasks is not None else [])])},
+        data={
+            "fields": sorted(
+                [
+                    *fields,
+                    *(["sectors"] if sectors is not None else []),
+                    *(["tasks"] if tasks is not None else []),
+                ]
+            )
+        },
         request=request,
     )
     return organisation

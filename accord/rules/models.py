@@ -64,9 +64,7 @@ class RuleAcceptance(models.Model):
     class Meta:
         ordering = ["-accepted_at"]
         constraints = [
-            models.UniqueConstraint(
-                "organisation", "version", name="one_acceptance_per_version"
-            )
+            models.UniqueConstraint("organisation", "version", name="one_acceptance_per_version")
         ]
 
     def __str__(self) -> str:

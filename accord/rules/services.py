@@ -20,9 +20,37 @@ from accord.membership.models import Membership, Organisation
 from .models import RuleAcceptance, RuleDocument, RuleVersion
 
 ALLOWED_TAGS = {
-    "a", "abbr", "blockquote", "br", "code", "dd", "del", "dl", "dt", "em", "h1", "h2",
-    "h3", "h4", "h5", "h6", "hr", "li", "ol", "p", "pre", "strong", "sub", "sup",
-    "table", "tbody", "td", "th", "thead", "tr", "ul",
+    "a",
+    "abbr",
+    "blockquote",
+    "br",
+    "code",
+    "dd",
+    "del",
+    "dl",
+    "dt",
+    "em",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "strong",
+    "sub",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "th",
+    "thead",
+    "tr",
+    "ul",
 }
 
 
@@ -111,7 +139,9 @@ def accept_version(
     return acceptance
 
 
-def accept_all_current(organisation: Organisation, *, by: Any, request: Any = None) -> list[RuleAcceptance]:
+def accept_all_current(
+    organisation: Organisation, *, by: Any, request: Any = None
+) -> list[RuleAcceptance]:
     """Accept every outstanding current version at once (one transaction)."""
     with transaction.atomic():
         return [

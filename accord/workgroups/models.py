@@ -12,8 +12,9 @@ class WorkingGroup(models.Model):
     class Visibility(models.TextChoices):
         OPEN = "open", _("Open: any member may join")
         INVITE_ONLY = "invite-only", _("Invite-only: owners admit members")
-        CONFIDENTIAL = "confidential", _(
-            "Confidential: invite-only, and members cannot see who else is in it"
+        CONFIDENTIAL = (
+            "confidential",
+            _("Confidential: invite-only, and members cannot see who else is in it"),
         )
 
     name = models.CharField(_("name"), max_length=120, unique=True)
@@ -23,7 +24,10 @@ class WorkingGroup(models.Model):
         _("visibility"), max_length=16, choices=Visibility.choices, default=Visibility.OPEN
     )
     sector = models.ForeignKey(
-        "membership.Sector", null=True, blank=True, on_delete=models.SET_NULL,
+        "membership.Sector",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         verbose_name=_("sector"),
     )
     created_by = models.ForeignKey(

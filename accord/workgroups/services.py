@@ -63,10 +63,20 @@ def create_group(
     return group
 
 
-def _audit(action: str, summary: str, by: Any, organisation: Any, target: Any, request: Any, **data: Any) -> None:
+def _audit(
+    action: str, summary: str, by: Any, organisation: Any, target: Any, request: Any, **data: Any
+) -> None:
     # Entries about a confidential group never name its members to other organisations:
     # they are filed under the member's own organisation only.
-    record(action, summary, actor=by, organisation=organisation, target=target, data=data, request=request)
+    record(
+        action,
+        summary,
+        actor=by,
+        organisation=organisation,
+        target=target,
+        data=data,
+        request=request,
+    )
 
 
 @transaction.atomic
@@ -83,7 +93,14 @@ def join_group(
         existing.state = State.ACTIVE
         existing.organisation = organisation
         existing.save()
-        _audit("group.joined", f"{by.get_username()} joined {group.name}", by, organisation, group, request)
+        _audit(
+            "group.joined",
+            f"{by.get_username()} joined {group.name}",
+            by,
+            organisation,
+            group,
+            request,
+        )
         return existing
     if existing and existing.state == State.REQUESTED:
         raise GroupError(_("Your request to join is waiting for the group's owners."))
@@ -91,15 +108,30 @@ def join_group(
         membership = GroupMembership.objects.create(
             group=group, user=by, organisation=organisation, state=State.ACTIVE
         )
-        _audit("group.joined", f"{by.get_username()} joined {group.name}", by, organisation, group, request)
+        _audit(
+            "group.joined",
+            f"{by.get_username()} joined {group.name}",
+            by,
+            organisation,
+            group,
+            request,
+        )
         return membership
     if group.is_confidential:
-        # Asking to join would tell the owners who is interested; confidential groups are by invitation.
+        # Confidential groups admit by invitation only: a request to join would
+        # itself reveal who is interested.
         raise GroupError(_("This group admits members by invitation only."))
     membership = GroupMembership.objects.create(
         group=group, user=by, organisation=organisation, state=State.REQUESTED
     )
-    _audit("group.requested", f"{by.get_username()} asked to join {group.name}", by, organisation, group, request)
+    _audit(
+        "group.requested",
+        f"{by.get_username()} asked to join {group.name}",
+        by,
+        organisation,
+        group,
+        request,
+    )
     return membership
 
 
@@ -127,12 +159,21 @@ def invite_to_group(
     membership = GroupMembership.objects.create(
         group=group, user=user, organisation=organisation, state=State.INVITED
     )
-    _audit("group.invited", f"{user.get_username()} was invited to {group.name}", by, organisation, group, request)
+    _audit(
+        "group.invited",
+        f"{user.get_username()} was invited to {group.name}",
+        by,
+        organisation,
+        group,
+        request,
+    )
     return membership
 
 
 @transaction.atomic
-def approve_request(membership: GroupMembership, *, by: Any, request: Any = None) -> GroupMembership:
+def approve_request(
+    membership: GroupMembership, *, by: Any, request: Any = None
+) -> GroupMembership:
     if not policy.can_manage_group(by, membership.group):
         raise policy.NotVisible()
     if membership.state != State.REQUESTED:
@@ -140,8 +181,12 @@ def approve_request(membership: GroupMembership, *, by: Any, request: Any = None
     membership.state = State.ACTIVE
     membership.save(update_fields=["state"])
     _audit(
-        "group.approved", f"{membership.user.get_username()} was admitted to {membership.group.name}",
-        by, membership.organisation, membership.group, request,
+        "group.approved",
+        f"{membership.user.get_username()} was admitted to {membership.group.name}",
+        by,
+        membership.organisation,
+        membership.group,
+        request,
     )
     return membership
 
@@ -154,11 +199,20 @@ def remove_from_group(membership: GroupMembership, *, by: Any, request: Any = No
     group, organisation = membership.group, membership.organisation
     username = membership.user.get_username()
     membership.delete()
-    _audit("group.removed", f"{username} was removed from {group.name}", by, organisation, group, request)
+    _audit(
+        "group.removed",
+        f"{username} was removed from {group.name}",
+        by,
+        organisation,
+        group,
+        request,
+    )
 
 
 @transaction.atomic
-def set_owner(membership: GroupMembership, *, is_owner: bool, by: Any, request: Any = None) -> GroupMembership:
+def set_owner(
+    membership: GroupMembership, *, is_owner: bool, by: Any, request: Any = None
+) -> GroupMembership:
     if not policy.can_manage_group(by, membership.group):
         raise policy.NotVisible()
     if membership.state != State.ACTIVE:
@@ -169,14 +223,20 @@ def set_owner(membership: GroupMembership, *, is_owner: bool, by: Any, request: 
     membership.save(update_fields=["is_owner"])
     _audit(
         "group.owner_changed",
-        f"{membership.user.get_username()} is {'now' if is_owner else 'no longer'} an owner of {membership.group.name}",
-        by, membership.organisation, membership.group, request,
+        f"{membership.user.get_username()} is {'now' if is_owner else 'no longer'} "
+        f"an owner of {membership.group.name}",
+        by,
+        membership.organisation,
+        membership.group,
+        request,
     )
     return membership
 
 
 @transaction.atomic
-def update_group(group: WorkingGroup, *, by: Any, request: Any = None, **fields: Any) -> WorkingGroup:
+def update_group(
+    group: WorkingGroup, *, by: Any, request: Any = None, **fields: Any
+) -> WorkingGroup:
     if not policy.can_manage_group(by, group):
         raise policy.NotVisible()
     for name in ("description", "visibility", "sector"):
