@@ -241,6 +241,7 @@ ACCORD_DEFAULT_TIMEZONE = os.environ.get("ACCORD_DEFAULT_TIMEZONE", "UTC")
 # --- Static files ----------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]  # accord/static belongs to no app
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

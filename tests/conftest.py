@@ -8,6 +8,20 @@ from tests import factories as f
 
 
 @pytest.fixture
+def client(client: Any, django_capture_on_commit_callbacks: Any) -> Any:
+    """A test client whose requests run their on-commit callbacks, as a real commit
+    would: services queue e-mail and tasks only once their transaction commits."""
+    send = client.request
+
+    def request(**kwargs: Any) -> Any:
+        with django_capture_on_commit_callbacks(execute=True):
+            return send(**kwargs)
+
+    client.request = request
+    return client
+
+
+@pytest.fixture
 def coordinator(db: Any) -> Any:
     return f.make_user("coord", coordinator=True, full_name="Cora Coordinator")
 

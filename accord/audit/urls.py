@@ -4,4 +4,7 @@ from . import views
 
 app_name = "audit"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.entry_list, name="list"),
+    path("verify/", views.verify, name="verify"),
+]

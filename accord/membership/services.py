@@ -340,10 +340,11 @@ def set_roles(
         raise MembershipError(_("A member needs at least one role; remove the person instead."))
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     before = _roles_of(membership)
+    # Checked before the change: the check looks at whether the person *was* an admin.
+    _ensure_an_admin_remains(organisation, membership, is_org_admin)
     membership.is_representative = is_representative
     membership.is_analyst = is_analyst
     membership.is_org_admin = is_org_admin
-    _ensure_an_admin_remains(organisation, membership, is_org_admin)
     membership.save()
     after = _roles_of(membership)
     if before != after:
