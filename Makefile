@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install browser migrate demo serve lint format bench clean
+.PHONY: run test install browser migrate demo serve lint format clean
 
 run: install migrate demo serve ## Set up, load the demo network and serve it
 
@@ -39,7 +39,7 @@ serve: install
 	$(BIN)/accord serve --host $(HOST) --port $(PORT)
 
 lint: install
-	$(BIN)/ruff check accord tests bench
+	$(BIN)/ruff check accord tests
 	$(BIN)/ruff format --check accord tests
 
 format: install

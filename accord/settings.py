@@ -95,6 +95,7 @@ MIDDLEWARE = [
     "accord.core.middleware.SecurityHeadersMiddleware",
     "accord.core.middleware.UserTimezoneMiddleware",
     "accord.core.middleware.PolicyExceptionMiddleware",
+    "accord.core.middleware.ApiJsonErrorsMiddleware",
     "accord.accounts.middleware.TwoFactorMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -241,6 +242,7 @@ ACCORD_DEFAULT_TIMEZONE = os.environ.get("ACCORD_DEFAULT_TIMEZONE", "UTC")
 # --- Static files ----------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns about a missing root
 STATICFILES_DIRS = [BASE_DIR / "static"]  # accord/static belongs to no app
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -75,3 +75,29 @@ class PolicyExceptionMiddleware:
                 status=403,
             )
         return None
+
+
+class ApiJsonErrorsMiddleware:
+    """Under /api/, answers that Django or Ninja produce outside our handlers (an
+    unknown path, a method the path does not take) are JSON ``{"detail": …}`` too."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not request.path.startswith("/api/") or response.status_code not in (404, 405):
+            return response
+        if response.get("Content-Type", "").startswith("application/json"):
+            return response
+        from django.http import JsonResponse
+
+        if response.status_code == 405:
+            allowed = response.get("Allow", "")
+            detail = f"Method {request.method} is not allowed here; use one of: {allowed}."
+        else:
+            detail = "Not found."
+        replacement = JsonResponse({"detail": detail}, status=response.status_code)
+        if allowed_header := response.get("Allow"):
+            replacement["Allow"] = allowed_header
+        return replacement
