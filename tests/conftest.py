@@ -7,6 +7,23 @@ import pytest
 from tests import factories as f
 
 
+@pytest.fixture(autouse=True)
+def _reference_data(request: Any) -> None:
+    """Transactional tests (live server, browser) empty every table when they end,
+    including the reference rows that migrations load; put them back first."""
+    marker = request.node.get_closest_marker("django_db")
+    if not (marker and marker.kwargs.get("transaction")):
+        return
+    request.getfixturevalue("transactional_db")
+    from accord.membership.models import Sector, Task
+    from accord.membership.taxonomy import sync_reference_data
+    from accord.rules.models import RuleDocument
+
+    sync_reference_data(Sector, Task)
+    for kind in RuleDocument.Kind:
+        RuleDocument.objects.get_or_create(kind=kind.value, defaults={"title": str(kind.label)})
+
+
 @pytest.fixture
 def client(client: Any, django_capture_on_commit_callbacks: Any) -> Any:
     """A test client whose requests run their on-commit callbacks, as a real commit

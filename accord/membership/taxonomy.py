@@ -128,3 +128,18 @@ TASKS: list[tuple[str, str, str]] = [
         _("Certificate authorities"),
     ),
 ]
+
+
+def sync_reference_data(sector_model: type, task_model: type) -> None:
+    """Create or update the sector and task rows from the lists above. Takes the
+    model classes so that migrations can pass their historical models."""
+    for position, (code, name, description) in enumerate(SECTORS):
+        sector_model.objects.update_or_create(
+            code=code,
+            defaults={"name": str(name), "description": str(description), "position": position},
+        )
+    for position, (code, name, actor) in enumerate(TASKS):
+        task_model.objects.update_or_create(
+            code=code,
+            defaults={"name": str(name), "primary_actor": str(actor), "position": position},
+        )

@@ -14,10 +14,9 @@ from playwright.sync_api import Page, expect
 from accord.accounts.models import ApiToken, hash_token
 from tests import factories as f
 
-# serialized_rollback: the reference data from migrations is back after the flush.
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 

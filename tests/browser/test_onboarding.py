@@ -16,11 +16,9 @@ from playwright.sync_api import Page, expect
 from accord.membership.models import Membership, Organisation
 from tests import factories as f
 
-# serialized_rollback: the flush after a transactional test would otherwise wipe
-# the reference data (sectors, tasks, rule documents) that migrations load.
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 

@@ -4,18 +4,9 @@ from django.db import migrations
 
 
 def load(apps, schema_editor):
-    from accord.membership.taxonomy import SECTORS, TASKS
+    from accord.membership.taxonomy import sync_reference_data
 
-    Sector = apps.get_model("membership", "Sector")
-    Task = apps.get_model("membership", "Task")
-    for position, (code, name, description) in enumerate(SECTORS):
-        Sector.objects.update_or_create(
-            code=code, defaults={"name": str(name), "description": str(description), "position": position}
-        )
-    for position, (code, name, actor) in enumerate(TASKS):
-        Task.objects.update_or_create(
-            code=code, defaults={"name": str(name), "primary_actor": str(actor), "position": position}
-        )
+    sync_reference_data(apps.get_model("membership", "Sector"), apps.get_model("membership", "Task"))
 
 
 class Migration(migrations.Migration):
