@@ -92,6 +92,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "accord.core.middleware.RejectNulCharactersMiddleware",
     "accord.core.middleware.SecurityHeadersMiddleware",
     "accord.core.middleware.UserTimezoneMiddleware",
     "accord.core.middleware.PolicyExceptionMiddleware",

@@ -133,3 +133,16 @@ def test_api_method_and_path_errors_are_json(client: Any) -> None:
     unknown = client.get("/api/v1/no-such-thing")
     assert unknown.status_code == 404
     assert unknown.json() == {"detail": "Not found."}
+
+
+@pytest.mark.django_db
+def test_nul_characters_are_refused_before_reaching_the_database(client: Any) -> None:
+    body = client.post(
+        "/api/v1/applications", data='{"name": "a\\u0000b"}', content_type="application/json"
+    )
+    assert body.status_code == 400
+    assert "NUL" in body.json()["detail"]
+    query = client.get("/api/v1/rules", {"q": "x\x00y"})
+    assert query.status_code == 400
+    path = client.get("/rules/char%00ter/")
+    assert path.status_code == 400

@@ -101,3 +101,36 @@ class ApiJsonErrorsMiddleware:
         if allowed_header := response.get("Allow"):
             replacement["Allow"] = allowed_header
         return replacement
+
+
+NUL_MESSAGE = "NUL characters (\\u0000) are not accepted in text."
+
+
+class RejectNulCharactersMiddleware:
+    """PostgreSQL text cannot hold NUL, and no legitimate text contains it: refuse
+    it in paths, query strings and JSON bodies with a 400 before any view runs.
+    (Django's form fields already refuse it in form posts; file uploads may hold
+    any byte and are left alone.)"""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self._has_nul(request):
+            from django.http import JsonResponse
+
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": NUL_MESSAGE}, status=400)
+            return HttpResponse(NUL_MESSAGE, status=400, content_type="text/plain")
+        return self.get_response(request)
+
+    @staticmethod
+    def _has_nul(request: HttpRequest) -> bool:
+        if "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", ""):
+            return True
+        if any("\x00" in value for values in request.GET.lists() for value in values[1]):
+            return True
+        if request.content_type == "application/json":
+            body = request.body
+            return b"\x00" in body or b"\\u0000" in body
+        return False
