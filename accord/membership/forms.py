@@ -29,28 +29,32 @@ class PlainLabels:
         super().__init__(*args, **kwargs)
 
 
-class SectorChoiceField(forms.ModelMultipleChoiceField):
-    """Sectors chosen by their stable code (the same code the API uses)."""
+class CodeChoiceField(forms.ModelMultipleChoiceField):
+    """Reference rows (sectors, tasks) chosen by their stable code, the same code
+    the API uses, as a list of checkboxes."""
+
+    model: type = Sector
+    default_label: Any = ""
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("queryset", Sector.objects.all())
+        kwargs.setdefault("queryset", self.model.objects.all())
         kwargs.setdefault("to_field_name", "code")
         kwargs.setdefault("widget", forms.CheckboxSelectMultiple)
         kwargs.setdefault("required", False)
-        kwargs.setdefault("label", _("Critical sectors"))
+        kwargs.setdefault("label", self.default_label)
         super().__init__(**kwargs)
 
 
-class TaskChoiceField(forms.ModelMultipleChoiceField):
-    """Security tasks by code, labelled with their primary responsible actor."""
+class SectorChoiceField(CodeChoiceField):
+    model = Sector
+    default_label = _("Critical sectors")
 
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("queryset", Task.objects.all())
-        kwargs.setdefault("to_field_name", "code")
-        kwargs.setdefault("widget", forms.CheckboxSelectMultiple)
-        kwargs.setdefault("required", False)
-        kwargs.setdefault("label", _("Security tasks the organisation is responsible for"))
-        super().__init__(**kwargs)
+
+class TaskChoiceField(CodeChoiceField):
+    """Labelled with the task's primary responsible actor."""
+
+    model = Task
+    default_label = _("Security tasks the organisation is responsible for")
 
     def label_from_instance(self, obj: Task) -> str:
         return f"{obj.name} — {obj.primary_actor}"
