@@ -131,6 +131,8 @@ def _mount() -> None:
     from accord.audit.api import router as audit_router
     from accord.membership.api import router as membership_router
     from accord.rules.api import router as rules_router
+    from accord.sharing.api import router as sharing_router
+    from accord.sharing.api_notifications import router as notifications_router
     from accord.workgroups.api import router as workgroups_router
 
     api.add_router("/", accounts_router)
@@ -138,6 +140,8 @@ def _mount() -> None:
     api.add_router("/", rules_router)
     api.add_router("/", workgroups_router)
     api.add_router("/", audit_router)
+    api.add_router("/", sharing_router)
+    api.add_router("/", notifications_router)
 
 
 _mount()

@@ -314,3 +314,245 @@ def audit_entries_visible_to(user: Any) -> QuerySet[Any]:
         return AuditEntry.objects.none()
     org_ids = list(active_memberships(user).values_list("organisation_id", flat=True))
     return AuditEntry.objects.filter(Q(organisation_id__in=org_ids) | Q(actor=user))
+
+
+# --- Trusted sharing -------------------------------------------------------------------
+#
+# A report is visible to:
+#   * everyone, signed in or not, when it is TLP:CLEAR (and not withdrawn);
+#   * its reporting organisation's members, always (withdrawn too); for an anonymous
+#     report the organisation is recognised by its authorship tag only;
+#   * and, for people in good standing, when not withdrawn:
+#       - GREEN / AMBER / AMBER+STRICT: members of the audience's organisations —
+#         the whole network, the organisations of the chosen working groups' members,
+#         the chosen organisations, or government bodies; "coordination" means the
+#         coordinators alone;
+#       - RED: the named recipients only;
+#       - coordinators: everything except RED they are not named in.
+# Comments, sightings, attachments, observables and correlation counts follow the
+# report (see the functions below). docs/sharing.md says the same for people.
+
+
+@dataclass
+class SharingContext:
+    """The facts about one person that decide what they may see; computed once per request."""
+
+    authenticated: bool = False
+    coordinator: bool = False
+    good: bool = False
+    member_org_ids: frozenset[int] = frozenset()
+    good_org_ids: frozenset[int] = frozenset()
+    sharing_org_ids: frozenset[int] = frozenset()
+    government: bool = False
+    group_ids: frozenset[int] = frozenset()
+    _claimed: set[Any] | None = None
+
+    def claimed_report_ids(self) -> set[Any]:
+        """Anonymous reports filed by one of this person's organisations."""
+        if self._claimed is None:
+            from accord.sharing import anonymity
+            from accord.sharing.models import Attribution, Report
+
+            rows = Report.objects.filter(attribution=Attribution.ANONYMOUS).values_list(
+                "pk", "authorship_tag"
+            )
+            self._claimed = (
+                anonymity.claimed(self.member_org_ids, rows) if self.member_org_ids else set()
+            )
+        return self._claimed
+
+
+def sharing_context(user: Any) -> SharingContext:
+    cached = getattr(user, "_accord_sharing", None)
+    if cached is not None:
+        return cached
+    context = _compute_sharing_context(user)
+    if user is not None and user.is_authenticated:
+        user._accord_sharing = context
+    return context
+
+
+def _compute_sharing_context(user: Any) -> SharingContext:
+    from accord.workgroups.models import GroupMembership
+
+    if not (user and user.is_authenticated and user.is_active):
+        return SharingContext()
+    state = standing(user)
+    memberships = list(active_memberships(user))
+    good_ids = {o.pk for o in state.organisations_in_good_standing}
+    group_ids: set[int] = set()
+    if good_ids:
+        group_ids = set(
+            GroupMembership.objects.filter(
+                state=GroupMembership.State.ACTIVE, organisation_id__in=good_ids
+            ).values_list("group_id", flat=True)
+        )
+    return SharingContext(
+        authenticated=True,
+        coordinator=is_coordinator(user),
+        good=state.good,
+        member_org_ids=frozenset(m.organisation_id for m in memberships),
+        good_org_ids=frozenset(good_ids),
+        sharing_org_ids=frozenset(
+            m.organisation_id
+            for m in memberships
+            if m.organisation_id in good_ids and (m.is_analyst or m.is_representative)
+        ),
+        government=any(m.organisation.is_government for m in memberships if m.organisation_id in good_ids),
+        group_ids=frozenset(group_ids),
+    )
+
+
+def reports_visible_to(user: Any) -> QuerySet[Any]:
+    """Every report this person may see (the feed, search, counts and exports start here)."""
+    from accord.sharing.models import Audience, Marking, Report
+
+    live = Q(withdrawn_at__isnull=True)
+    visible = live & Q(marking=Marking.CLEAR)
+    context = sharing_context(user)
+    if not context.authenticated:
+        return Report.objects.filter(visible)
+    if context.member_org_ids:
+        visible |= Q(reporter_organisation_id__in=context.member_org_ids)
+        claimed = context.claimed_report_ids()
+        if claimed:
+            visible |= Q(pk__in=claimed)
+    if context.good:
+        if context.coordinator:
+            visible |= live & ~Q(marking=Marking.RED)
+        if context.good_org_ids:
+            audience = Q(audience=Audience.NETWORK)
+            audience |= Q(audience=Audience.ORGANISATIONS) & Exists(
+                Report.audience_organisations.through.objects.filter(
+                    report_id=OuterRef("pk"), organisation_id__in=context.good_org_ids
+                )
+            )
+            if context.group_ids:
+                audience |= Q(audience=Audience.GROUPS) & Exists(
+                    Report.audience_groups.through.objects.filter(
+                        report_id=OuterRef("pk"), workinggroup_id__in=context.group_ids
+                    )
+                )
+            if context.government:
+                audience |= Q(audience=Audience.GOVERNMENT)
+            visible |= (
+                live
+                & Q(marking__in=[Marking.GREEN, Marking.AMBER, Marking.AMBER_STRICT])
+                & audience
+            )
+        visible |= (
+            live
+            & Q(marking=Marking.RED)
+            & Exists(
+                Report.recipients.through.objects.filter(report_id=OuterRef("pk"), user_id=user.pk)
+            )
+        )
+    return Report.objects.filter(visible)
+
+
+def get_report(user: Any, pk: Any) -> Any:
+    from accord.sharing.models import Report
+
+    from django.core.exceptions import ValidationError
+
+    try:
+        return reports_visible_to(user).get(pk=pk)
+    except (Report.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
+        raise NotVisible() from exc
+
+
+def reporting_organisation_id(user: Any, report: Any) -> int | None:
+    """Which of this person's organisations filed the report (None if none did).
+    For an anonymous report only the authorship tag can tell."""
+    context = sharing_context(user)
+    if not context.member_org_ids:
+        return None
+    if report.reporter_organisation_id in context.member_org_ids:
+        return report.reporter_organisation_id
+    if report.is_anonymous:
+        from accord.sharing import anonymity
+
+        for org_id in context.member_org_ids:
+            if anonymity.is_author([org_id], report.pk, report.authorship_tag):
+                return org_id
+    return None
+
+
+def is_reporter(user: Any, report: Any) -> bool:
+    return reporting_organisation_id(user, report) is not None
+
+
+def sharing_organisation_ids(user: Any) -> frozenset[int]:
+    """Organisations this person may file reports and sightings for: in good
+    standing, and the person is an analyst or representative there."""
+    return sharing_context(user).sharing_org_ids
+
+
+def can_share(user: Any) -> bool:
+    return bool(sharing_organisation_ids(user))
+
+
+def require_can_share(user: Any) -> None:
+    require_restricted(user)
+    if not can_share(user):
+        raise PolicyDenied(
+            _("Only analysts and representatives of a member organisation can share reports.")
+        )
+
+
+def can_edit_report(user: Any, report: Any) -> bool:
+    """Edit, withdraw, relax the marking, reveal: the reporter's analysts and representatives."""
+    return reporting_organisation_id(user, report) in sharing_organisation_ids(user)
+
+
+def can_participate(user: Any, report: Any) -> bool:
+    """Comment on, or record a sighting of, a report the person can see."""
+    context = sharing_context(user)
+    return context.good and bool(context.good_org_ids) and not report.is_withdrawn
+
+
+def can_look_up_reporter(user: Any, report: Any) -> bool:
+    """Only a coordinator may find out who is behind a pseudonym — and each look is audited.
+    Nobody, the coordinator included, can do so for an anonymous report."""
+    from accord.sharing.models import Attribution
+
+    return is_coordinator(user) and report.attribution == Attribution.PSEUDONYMOUS
+
+
+def comments_visible_to(user: Any, report: Any) -> QuerySet[Any]:
+    """Comments on a report the person can see. A comment marked more strictly
+    than CLEAR needs good standing; a RED comment stays between the report's
+    named recipients, its reporter and the commenter's organisation."""
+    from accord.sharing.models import Comment, Marking
+
+    comments = Comment.objects.filter(report=report)
+    context = sharing_context(user)
+    if not context.good:
+        return comments.filter(marking=Marking.CLEAR)
+    red_ok = Q(organisation_id__in=context.member_org_ids)
+    if is_reporter(user, report) or report.recipients.filter(pk=user.pk).exists():
+        red_ok = Q()
+    return comments.filter(~Q(marking=Marking.RED) | red_ok)
+
+
+def sightings_visible_to(user: Any, report: Any) -> QuerySet[Any]:
+    """Sightings of a visible report, for people in good standing; anyone sees their own."""
+    from accord.sharing.models import Sighting
+
+    sightings = Sighting.objects.filter(report=report)
+    context = sharing_context(user)
+    if context.good:
+        return sightings
+    if context.member_org_ids:
+        return sightings.filter(organisation_id__in=context.member_org_ids)
+    return sightings.none()
+
+
+def attachments_visible_to(user: Any, report: Any) -> QuerySet[Any]:
+    """Attachments follow their report: ``report`` must come from ``get_report``."""
+    return report.attachments.all()
+
+
+def can_manage_sharing_settings(user: Any) -> bool:
+    """Severity weights and thresholds, and the list of values too common to correlate."""
+    return is_coordinator(user)

@@ -47,6 +47,22 @@ def load_secret_key() -> str:
 
 
 SECRET_KEY = load_secret_key()
+
+
+def load_anonymity_key() -> bytes:
+    """The key that links an anonymous report to its organisation. It lives outside
+    the database (ACCORD_ANONYMITY_KEY or a file in var/), so that a database dump
+    alone cannot tell who filed what. See docs/anonymity.md."""
+    if key := os.environ.get("ACCORD_ANONYMITY_KEY"):
+        return key.encode()
+    key_file = VAR_DIR / "anonymity_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(48))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip().encode()
+
+
+ANONYMITY_KEY = load_anonymity_key()
 DEBUG = env_bool("ACCORD_DEBUG", False)
 ALLOWED_HOSTS = env_list("ACCORD_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("ACCORD_CSRF_TRUSTED_ORIGINS", [])
@@ -77,6 +93,7 @@ INSTALLED_APPS = [
     "accord.membership",
     "accord.rules",
     "accord.workgroups",
+    "accord.sharing",
 ]
 
 MIDDLEWARE = [
@@ -253,6 +270,14 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 NINJA_PAGINATION_PER_PAGE = 50
+
+# --- Trusted sharing -----------------------------------------------------------------
+# Attachments live outside the web root and are served only through the access policy.
+ATTACHMENT_DIR = Path(os.environ.get("ACCORD_ATTACHMENT_DIR", VAR_DIR / "attachments"))
+ATTACHMENT_MAX_BYTES = int(os.environ.get("ACCORD_ATTACHMENT_MAX_MB", "10")) * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024  # JSON and form bodies; files are separate
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DIGEST_HOUR_UTC = int(os.environ.get("ACCORD_DIGEST_HOUR_UTC", "6"))
 
 LOGGING = {
     "version": 1,

@@ -10,6 +10,7 @@ urlpatterns = [
     path("rules/", include("accord.rules.urls")),
     path("groups/", include("accord.workgroups.urls")),
     path("audit/", include("accord.audit.urls")),
+    path("reports/", include("accord.sharing.urls")),
     path("api/v1/", api.urls),
     path("django-admin/", admin.site.urls),
 ]

@@ -1,0 +1,5 @@
+"""Placeholder: replaced by the real module."""
+
+from ninja import Router
+
+router = Router(tags=["reports"])

@@ -1,0 +1,67 @@
+"""Storing the observables of a report: one row per distinct value network-wide."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from ..models import Observable, ReportObservable
+
+_CHUNK = 500
+
+
+def observable_ids(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+    """Ids for (kind, value) pairs, creating the missing ones. Safe under
+    concurrency: a value another transaction just created is re-read."""
+    wanted = list(dict.fromkeys(pairs))
+    found = _lookup(wanted)
+    missing = [pair for pair in wanted if pair not in found]
+    if missing:
+        Observable.objects.bulk_create(
+            [Observable(kind=kind, value=value) for kind, value in missing],
+            batch_size=_CHUNK,
+            ignore_conflicts=True,
+        )
+        found.update(_lookup(missing))
+    return found
+
+
+def _lookup(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+    by_kind: dict[str, list[str]] = defaultdict(list)
+    for kind, value in pairs:
+        by_kind[kind].append(value)
+    found: dict[tuple[str, str], Any] = {}
+    for kind, values in by_kind.items():
+        for start in range(0, len(values), _CHUNK):
+            chunk = values[start : start + _CHUNK]
+            for pk, value in Observable.objects.filter(kind=kind, value__in=chunk).values_list(
+                "pk", "value"
+            ):
+                found[(kind, value)] = pk
+    return found
+
+
+def replace_observations(report: Any, observables: list[tuple[str, str, str]]) -> None:
+    """Make the report mention exactly these (kind, value, note) observables."""
+    ids = observable_ids((kind, value) for kind, value, _note in observables)
+    wanted = {ids[(kind, value)]: (position, note) for position, (kind, value, note) in enumerate(observables)}
+    existing = {row.observable_id: row for row in report.observations.all()}
+    stale = [row.pk for obs_id, row in existing.items() if obs_id not in wanted]
+    if stale:
+        ReportObservable.objects.filter(pk__in=stale).delete()
+    changed = []
+    for obs_id, row in existing.items():
+        if obs_id in wanted and (row.position, row.note) != wanted[obs_id]:
+            row.position, row.note = wanted[obs_id]
+            changed.append(row)
+    if changed:
+        ReportObservable.objects.bulk_update(changed, ["position", "note"], batch_size=_CHUNK)
+    ReportObservable.objects.bulk_create(
+        [
+            ReportObservable(report=report, observable_id=obs_id, position=position, note=note)
+            for obs_id, (position, note) in wanted.items()
+            if obs_id not in existing
+        ],
+        batch_size=_CHUNK,
+    )
