@@ -398,7 +398,9 @@ def _compute_sharing_context(user: Any) -> SharingContext:
             for m in memberships
             if m.organisation_id in good_ids and (m.is_analyst or m.is_representative)
         ),
-        government=any(m.organisation.is_government for m in memberships if m.organisation_id in good_ids),
+        government=any(
+            m.organisation.is_government for m in memberships if m.organisation_id in good_ids
+        ),
         group_ids=frozenset(group_ids),
     )
 
@@ -450,10 +452,25 @@ def reports_visible_to(user: Any) -> QuerySet[Any]:
     return Report.objects.filter(visible)
 
 
-def get_report(user: Any, pk: Any) -> Any:
+def reports_of_my_organisations(user: Any) -> QuerySet[Any]:
+    """The reports filed by this person's organisations, anonymous and withdrawn
+    ones included (for "My organisation's reports")."""
     from accord.sharing.models import Report
 
+    context = sharing_context(user)
+    if not context.member_org_ids:
+        return Report.objects.none()
+    mine = Q(reporter_organisation_id__in=context.member_org_ids)
+    claimed = context.claimed_report_ids()
+    if claimed:
+        mine |= Q(pk__in=claimed)
+    return Report.objects.filter(mine)
+
+
+def get_report(user: Any, pk: Any) -> Any:
     from django.core.exceptions import ValidationError
+
+    from accord.sharing.models import Report
 
     try:
         return reports_visible_to(user).get(pk=pk)

@@ -25,13 +25,17 @@ def _organisation_key(organisation_id: int) -> bytes:
 
 
 def authorship_tag(organisation_id: int, row_id: Any) -> str:
-    return hmac.new(_organisation_key(organisation_id), str(row_id).encode(), hashlib.sha256).hexdigest()
+    return hmac.new(
+        _organisation_key(organisation_id), str(row_id).encode(), hashlib.sha256
+    ).hexdigest()
 
 
 def is_author(organisation_ids: Iterable[int], row_id: Any, tag: str) -> bool:
     if not tag:
         return False
-    return any(hmac.compare_digest(authorship_tag(org_id, row_id), tag) for org_id in organisation_ids)
+    return any(
+        hmac.compare_digest(authorship_tag(org_id, row_id), tag) for org_id in organisation_ids
+    )
 
 
 def claimed(organisation_ids: Iterable[int], rows: Iterable[tuple[Any, str]]) -> set[Any]:

@@ -72,8 +72,9 @@ class Audience(models.TextChoices):
 
 class Attribution(models.TextChoices):
     NAMED = "named", _("Named: your organisation is shown")
-    PSEUDONYMOUS = "pseudonymous", _(
-        "Pseudonymous: others see your sector; only the coordinator can find out who"
+    PSEUDONYMOUS = (
+        "pseudonymous",
+        _("Pseudonymous: others see your sector; only the coordinator can find out who"),
     )
     ANONYMOUS = "anonymous", _("Anonymous: nobody on the platform can tell who")
 
@@ -202,6 +203,9 @@ class ReportVersion(models.Model):
         ordering = ["report", "number"]
         constraints = [models.UniqueConstraint("report", "number", name="one_version_number")]
 
+    def __str__(self) -> str:
+        return f"version {self.number}"
+
 
 class Observable(models.Model):
     """One normalised value, shared by every report that mentions it."""
@@ -230,6 +234,9 @@ class ReportObservable(models.Model):
             models.UniqueConstraint("report", "observable", name="one_mention_per_report")
         ]
         indexes = [models.Index(fields=["observable", "report"], name="observation_lookup")]
+
+    def __str__(self) -> str:
+        return f"observation {self.pk}"
 
 
 class CommonValue(models.Model):
@@ -278,9 +285,12 @@ class Comment(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
 
+    def __str__(self) -> str:
+        return f"comment {self.pk}"
+
 
 class Sighting(models.Model):
-    """"We saw this too", for a whole report or one of its observables."""
+    """ "We saw this too", for a whole report or one of its observables."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="sightings")
@@ -312,6 +322,9 @@ class Sighting(models.Model):
 
     class Meta:
         ordering = ["-seen_at", "id"]
+
+    def __str__(self) -> str:
+        return f"sighting {self.pk}"
 
 
 class Attachment(models.Model):
@@ -346,6 +359,9 @@ class NetworkSettings(models.Model):
     class Meta:
         verbose_name = _("network settings")
         verbose_name_plural = _("network settings")
+
+    def __str__(self) -> str:
+        return "network settings"
 
 
 class Subscription(models.Model):
@@ -385,6 +401,9 @@ class Notification(models.Model):
     class Meta:
         ordering = ["-created_at", "id"]
         constraints = [models.UniqueConstraint("user", "report", name="one_notice_per_report")]
+
+    def __str__(self) -> str:
+        return f"notification {self.pk}"
 
 
 def anonymous_date(moment: Any) -> Any:

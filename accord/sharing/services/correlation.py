@@ -53,7 +53,13 @@ def correlate(
     """``observables`` are (observable id, kind, value, note) tuples."""
     common = CommonValues()
     rows = [
-        Correlation(kind=kind, value=value, observable_id=obs_id, note=note, common=common.match(kind, value))
+        Correlation(
+            kind=kind,
+            value=value,
+            observable_id=obs_id,
+            note=note,
+            common=common.match(kind, value),
+        )
         for obs_id, kind, value, note in observables
     ]
     wanted = [row.observable_id for row in rows if row.common is None and row.observable_id]

@@ -147,7 +147,9 @@ def clean_draft(user: Any, draft: ReportDraft, *, current: Any = None) -> CleanD
     sectors = list(Sector.objects.filter(code__in=sector_codes))
     if len(sectors) != len(sector_codes):
         unknown = sorted(set(sector_codes) - {s.code for s in sectors})
-        errors["sectors"] = _("Unknown sector: %(codes)s.") % {"codes": ", ".join(map(str, unknown))}
+        errors["sectors"] = _("Unknown sector: %(codes)s.") % {
+            "codes": ", ".join(map(str, unknown))
+        }
 
     country = (draft.country_of_origin or "").strip().upper()
     if country and country not in dict(countries):
@@ -158,7 +160,9 @@ def clean_draft(user: Any, draft: ReportDraft, *, current: Any = None) -> CleanD
     for raw in (draft.references or [])[: MAX_REFERENCES + 1]:
         cleaned = _clean_reference(str(raw))
         if cleaned is None:
-            errors["references"] = _("'%(url)s' is not an http(s) address.") % {"url": str(raw)[:80]}
+            errors["references"] = _("'%(url)s' is not an http(s) address.") % {
+                "url": str(raw)[:80]
+            }
             break
         references.append(cleaned)
     if len(draft.references or []) > MAX_REFERENCES:
@@ -219,7 +223,9 @@ def clean_draft(user: Any, draft: ReportDraft, *, current: Any = None) -> CleanD
 
     if errors:
         raise SharingError(_("The report was not saved: please correct the marked fields."), errors)
-    return CleanDraft(fields, sectors, groups, organisations, recipients, tasks, observables, severity)
+    return CleanDraft(
+        fields, sectors, groups, organisations, recipients, tasks, observables, severity
+    )
 
 
 def _clean_distribution(
@@ -243,7 +249,9 @@ def _clean_distribution(
     if marking == Marking.RED:
         # RED goes to named people only; the audience does not apply.
         fields["audience"] = Audience.NETWORK
-        names = list(dict.fromkeys(str(n).strip() for n in draft.recipients or [] if str(n).strip()))
+        names = list(
+            dict.fromkeys(str(n).strip() for n in draft.recipients or [] if str(n).strip())
+        )
         if not names:
             errors["recipients"] = _("TLP:RED needs at least one named recipient.")
         found = list(
@@ -270,12 +278,15 @@ def _clean_distribution(
             errors["audience_groups"] = _("Unknown working group.")
         groups.extend(found_groups)
     elif draft.audience_groups:
-        errors["audience_groups"] = _("Working groups apply only when the audience is working groups.")
+        errors["audience_groups"] = _(
+            "Working groups apply only when the audience is working groups."
+        )
     if audience == Audience.ORGANISATIONS:
         slugs = list(dict.fromkeys(draft.audience_organisations or []))
         found_orgs = list(
-            policy.organisations_visible_to(user)
-            .filter(slug__in=slugs, status=Organisation.Status.VERIFIED)
+            policy.organisations_visible_to(user).filter(
+                slug__in=slugs, status=Organisation.Status.VERIFIED
+            )
         )
         if not slugs:
             errors["audience_organisations"] = _("Choose at least one organisation.")
@@ -289,7 +300,9 @@ def _clean_distribution(
 
 
 def _member_or_coordinator() -> Q:
-    return Q(is_coordinator=True) | Q(memberships__organisation__status=Organisation.Status.VERIFIED)
+    return Q(is_coordinator=True) | Q(
+        memberships__organisation__status=Organisation.Status.VERIFIED
+    )
 
 
 def _clean_observables(

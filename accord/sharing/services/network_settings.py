@@ -109,10 +109,14 @@ def rescore_all() -> int:
     current = network_settings()
     changed = 0
     batch = []
-    for report in Report.objects.exclude(severity_answers={}).only(
-        "pk", "severity_answers", "severity_score", "severity_level"
-    ).iterator(chunk_size=2000):
-        result = score(report.severity_answers, current.severity_weights, current.severity_thresholds)
+    for report in (
+        Report.objects.exclude(severity_answers={})
+        .only("pk", "severity_answers", "severity_score", "severity_level")
+        .iterator(chunk_size=2000)
+    ):
+        result = score(
+            report.severity_answers, current.severity_weights, current.severity_thresholds
+        )
         if (report.severity_score, report.severity_level) != (result.score, result.level):
             report.severity_score, report.severity_level = result.score, result.level
             batch.append(report)

@@ -45,7 +45,10 @@ def _lookup(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
 def replace_observations(report: Any, observables: list[tuple[str, str, str]]) -> None:
     """Make the report mention exactly these (kind, value, note) observables."""
     ids = observable_ids((kind, value) for kind, value, _note in observables)
-    wanted = {ids[(kind, value)]: (position, note) for position, (kind, value, note) in enumerate(observables)}
+    wanted = {
+        ids[(kind, value)]: (position, note)
+        for position, (kind, value, note) in enumerate(observables)
+    }
     existing = {row.observable_id: row for row in report.observations.all()}
     stale = [row.pk for obs_id, row in existing.items() if obs_id not in wanted]
     if stale:

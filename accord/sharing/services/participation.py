@@ -32,7 +32,9 @@ def _participating_organisation(user: Any, organisation_id: int | None) -> Organ
                 {"organisation": _("Choose an organisation.")},
             )
         if not allowed:
-            raise policy.PolicyDenied(_("You need to belong to a member organisation in good standing."))
+            raise policy.PolicyDenied(
+                _("You need to belong to a member organisation in good standing.")
+            )
         organisation_id = next(iter(allowed))
     if organisation_id not in allowed:
         raise SharingError(
@@ -47,7 +49,9 @@ def _require_participation(user: Any, report: Report) -> None:
         if report.is_withdrawn:
             raise SharingError(_("This report was withdrawn."))
         policy.require_restricted(user)
-        raise policy.PolicyDenied(_("You need to belong to a member organisation in good standing."))
+        raise policy.PolicyDenied(
+            _("You need to belong to a member organisation in good standing.")
+        )
 
 
 # --- Comments -------------------------------------------------------------------------
@@ -85,9 +89,9 @@ def add_comment(
     if marking not in Marking.values:
         errors["marking"] = _("Unknown marking.")
     elif MARKING_RANK[marking] < MARKING_RANK[report.marking]:
-        errors["marking"] = _("A comment cannot be marked less strictly than its report (%(m)s).") % {
-            "m": report.get_marking_display()
-        }
+        errors["marking"] = _(
+            "A comment cannot be marked less strictly than its report (%(m)s)."
+        ) % {"m": report.get_marking_display()}
     if attribution not in (Attribution.NAMED, Attribution.PSEUDONYMOUS):
         errors["attribution"] = _("Comments are named or pseudonymous.")
     parent = None
@@ -170,7 +174,7 @@ def record_sighting(
     organisation_id: int | None = None,
     request: Any = None,
 ) -> Sighting:
-    """"We saw this too" — for the report, or for one of its observables."""
+    """ "We saw this too" — for the report, or for one of its observables."""
     _require_participation(user, report)
     errors: dict[str, str] = {}
     observable_row = None
@@ -180,9 +184,11 @@ def record_sighting(
         except InvalidObservable as exc:
             errors["observable"] = str(exc)
         else:
-            mention = report.observations.filter(
-                observable__kind=kind, observable__value=value
-            ).select_related("observable").first()
+            mention = (
+                report.observations.filter(observable__kind=kind, observable__value=value)
+                .select_related("observable")
+                .first()
+            )
             if mention is None:
                 errors["observable"] = _("This report does not mention that observable.")
             else:
@@ -215,7 +221,9 @@ def record_sighting(
     if errors:
         raise SharingError(_("The sighting was not saved."), errors)
     organisation = _participating_organisation(user, organisation_id)
-    sighting = Sighting(report=report, observable=observable_row, attribution=attribution, count=count, note=note)
+    sighting = Sighting(
+        report=report, observable=observable_row, attribution=attribution, count=count, note=note
+    )
     if attribution == Attribution.ANONYMOUS:
         sighting.authorship_tag = anonymity.authorship_tag(organisation.pk, sighting.pk)
         sighting.seen_at = anonymous_date(seen_at)

@@ -116,7 +116,9 @@ def _changed(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     return [key for key in after if before.get(key) != after[key]]
 
 
-def _add_version(report: Report, by: Any, note: str, before: dict[str, Any] | None) -> ReportVersion:
+def _add_version(
+    report: Report, by: Any, note: str, before: dict[str, Any] | None
+) -> ReportVersion:
     after = snapshot(report)
     anonymous = report.is_anonymous
     return ReportVersion.objects.create(
@@ -344,12 +346,16 @@ def look_up_reporter(user: Any, report: Report, *, request: Any = None) -> dict[
     (and the reporting organisation sees the entry in its own audit trail)."""
     if not policy.can_look_up_reporter(user, report):
         raise policy.PolicyDenied(
-            _("Only a coordinator can look up a pseudonymous reporter; nobody can for an anonymous one.")
+            _(
+                "Only a coordinator can look up a pseudonymous reporter; "
+                "nobody can for an anonymous one."
+            )
         )
     organisation = report.reporter_organisation
     record(
         "report.reporter_looked_up",
-        _("Coordinator looked up the pseudonymous reporter of “%(title)s”") % {"title": report.title},
+        _("Coordinator looked up the pseudonymous reporter of “%(title)s”")
+        % {"title": report.title},
         actor=user,
         organisation=organisation,
         target=report,

@@ -77,8 +77,10 @@ def search_reports(user: Any, filters: ReportFilters) -> QuerySet[Report]:
     if filters.effects:
         effect_q = Q()
         for effect in filters.effects:
-            effect_q |= Q(effects__contains=[effect]) if connection.vendor == "postgresql" else Q(
-                effects__icontains=f'"{effect}"'
+            effect_q |= (
+                Q(effects__contains=[effect])
+                if connection.vendor == "postgresql"
+                else Q(effects__icontains=f'"{effect}"')
             )
         qs = qs.filter(effect_q)
     if filters.incident_types:
