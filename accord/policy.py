@@ -546,10 +546,11 @@ def comments_visible_to(user: Any, report: Any) -> QuerySet[Any]:
     context = sharing_context(user)
     if not context.good:
         return comments.filter(marking=Marking.CLEAR)
-    red_ok = Q(organisation_id__in=context.member_org_ids)
     if is_reporter(user, report) or report.recipients.filter(pk=user.pk).exists():
-        red_ok = Q()
-    return comments.filter(~Q(marking=Marking.RED) | red_ok)
+        return comments
+    return comments.filter(
+        ~Q(marking=Marking.RED) | Q(organisation_id__in=context.member_org_ids)
+    )
 
 
 def sightings_visible_to(user: Any, report: Any) -> QuerySet[Any]:
