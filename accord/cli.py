@@ -10,7 +10,10 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "accord.settings")
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(["accord", *(argv if argv is not None else sys.argv[1:])])
+    args = list(argv if argv is not None else sys.argv[1:])
+    if args and not args[0].startswith("-"):
+        args[0] = args[0].replace("-", "_")  # `accord import-veris` runs import_veris
+    execute_from_command_line(["accord", *args])
 
 
 if __name__ == "__main__":

@@ -16,4 +16,8 @@ def accord(request: HttpRequest) -> dict[str, Any]:
         context["standing"] = policy.standing(user)
         context["is_coordinator"] = policy.is_coordinator(user)
         context["my_memberships"] = list(policy.active_memberships(user))
+        from accord.sharing.notifications import unread_count
+
+        # A callable: templates call it only where they show it, so other pages pay nothing.
+        context["unread_notifications"] = lambda: unread_count(user)
     return context

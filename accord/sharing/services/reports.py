@@ -154,8 +154,10 @@ def create_report(
     organisation_id: int | None = None,
     request: Any = None,
     created_at: Any = None,
+    notify: bool = True,
 ) -> Report:
-    """File a report. ``created_at`` lets an import keep the original date."""
+    """File a report. ``created_at`` lets an import keep the original date;
+    ``notify=False`` (imports of past incidents) tells no subscriber."""
     policy.require_can_share(user)
     organisation = acting_organisation(user, organisation_id)
     clean = clean_draft(user, draft)
@@ -187,7 +189,8 @@ def create_report(
             data={"attribution": report.attribution},
             request=request,
         )
-    transaction.on_commit(lambda: _notify(report.pk))
+    if notify:
+        transaction.on_commit(lambda: _notify(report.pk))
     return report
 
 

@@ -5,26 +5,36 @@ Collects the static files, then runs two child processes: gunicorn serving
 other background work. Ctrl-C or SIGTERM is passed on to both; when either
 child stops, the other is stopped too and the command exits, so a process
 supervisor (systemd, a container runtime) sees one service that is up or down.
+
+Beside the worker, a small scheduler thread queues the notification digest
+task once a day at ``DIGEST_HOUR_UTC`` o'clock (UTC); the worker then sends it.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import datetime as dt
+import logging
 import signal
 import subprocess
 import sys
+import threading
 import time
 from argparse import ArgumentTypeError
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
 import gunicorn
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.utils.translation import gettext as _
+
+logger = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 # gunicorn's own graceful timeout is 30 s; give the children a little more before killing.
@@ -52,6 +62,62 @@ def _die_with_parent() -> None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def next_digest_time(now: dt.datetime, hour: int) -> dt.datetime:
+    """The first moment strictly after ``now`` that is ``hour``:00 UTC."""
+    if not 0 <= hour <= 23:
+        raise ValueError(f"The digest hour must be 0 to 23, not {hour}.")
+    if now.tzinfo is None:
+        raise ValueError("'now' must carry a time zone.")
+    now = now.astimezone(dt.UTC)
+    due = now.replace(hour=hour, minute=0, second=0, microsecond=0)
+    return due if due > now else due + dt.timedelta(days=1)
+
+
+def enqueue_digests() -> None:
+    """Queue the digest task; the task worker sends the e-mails."""
+    from accord.sharing.tasks import send_digests
+
+    send_digests.enqueue()
+
+
+class DigestScheduler(threading.Thread):
+    """Calls ``enqueue`` once a day at ``hour``:00 UTC until stopped. A missed hour
+    (the server was down) is not caught up: the digest then covers two days."""
+
+    def __init__(
+        self,
+        hour: int,
+        *,
+        enqueue: Callable[[], None] = enqueue_digests,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        super().__init__(name="accord-digests", daemon=True)
+        next_digest_time(clock(), hour)  # refuse a bad hour now, not at the first run
+        self.hour = hour
+        self._enqueue = enqueue
+        self._clock = clock
+        self._stopped = threading.Event()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def run(self) -> None:
+        last = self._clock()
+        while True:
+            # From the last run on, never before it: a clock that wakes a little early
+            # must not queue the same day's digest twice.
+            due = next_digest_time(max(self._clock(), last), self.hour)
+            if self._stopped.wait(max(0.0, (due - self._clock()).total_seconds())):
+                return
+            try:
+                self._enqueue()
+            except Exception:  # a database hiccup must not end the schedule
+                logger.exception("Could not queue the notification digests.")
+            finally:
+                connections.close_all()  # this thread's own connections only
+            last = due
+
+
 class Command(BaseCommand):
     help = _(
         "Serve Accord with gunicorn and run the background task worker, "
@@ -77,6 +143,7 @@ class Command(BaseCommand):
         self._warn_about_migrations()
         call_command("collectstatic", interactive=False, verbosity=0)
         commands = {"web": self._gunicorn(options)}
+        scheduler = None
         if not options["no_worker"]:
             worker = self._worker()
             if worker is None:
@@ -85,13 +152,14 @@ class Command(BaseCommand):
                 )
             else:
                 commands["worker"] = worker
+                scheduler = self._scheduler()
         # Close our own connection: the children open theirs, and SQLite dislikes idle holders.
         connections.close_all()
         url = f"http://{_bind_address(options['host'], options['port'])}/"
         self.stdout.write(self.style.SUCCESS(_("Accord is serving on %(url)s") % {"url": url}))
         self.stdout.write(_("Press Ctrl-C to stop."))
         self.stdout.flush()
-        code = self._supervise(commands)
+        code = self._supervise(commands, scheduler)
         if code:
             raise CommandError(
                 _("A child process stopped with exit status %(code)s.") % {"code": code}
@@ -136,7 +204,20 @@ class Command(BaseCommand):
             return None
         return [sys.executable, "-m", "accord.cli", "db_worker", "--no-reload", "--queue-name", "*"]
 
-    def _supervise(self, commands: dict[str, list[str]]) -> int:
+    def _scheduler(self) -> DigestScheduler:
+        try:
+            scheduler = DigestScheduler(settings.DIGEST_HOUR_UTC)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(
+            _("Notification digests are e-mailed daily at %(hour)02d:00 UTC.")
+            % {"hour": settings.DIGEST_HOUR_UTC}
+        )
+        return scheduler
+
+    def _supervise(
+        self, commands: dict[str, list[str]], scheduler: DigestScheduler | None = None
+    ) -> int:
         """Run the children until a signal arrives or one of them exits; return its status."""
         stopping: list[int] = []
 
@@ -150,6 +231,8 @@ class Command(BaseCommand):
             name: subprocess.Popen(command, start_new_session=True, preexec_fn=_die_with_parent)
             for name, command in commands.items()
         }
+        if scheduler is not None:
+            scheduler.start()  # only now: preexec_fn is not safe once threads run
         status = 0
         try:
             while not stopping:
@@ -164,6 +247,8 @@ class Command(BaseCommand):
                     break
                 time.sleep(0.2)
         finally:
+            if scheduler is not None:
+                scheduler.stop()
             self._stop(children, stopping[0] if stopping else signal.SIGTERM)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
