@@ -277,6 +277,7 @@ ATTACHMENT_DIR = Path(os.environ.get("ACCORD_ATTACHMENT_DIR", VAR_DIR / "attachm
 ATTACHMENT_MAX_BYTES = int(os.environ.get("ACCORD_ATTACHMENT_MAX_MB", "10")) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024  # JSON and form bodies; files are separate
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+ACCESS_LOG = env_bool("ACCORD_ACCESS_LOG", False)
 DIGEST_HOUR_UTC = int(os.environ.get("ACCORD_DIGEST_HOUR_UTC", "6"))
 
 LOGGING = {

@@ -112,6 +112,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
         ACCORD_VAR_DIR=str(tmp_path / "var"),
         DATABASE_URL=f"sqlite:///{tmp_path / 'serve.sqlite3'}",
         ACCORD_SECRET_KEY="test-only-" + "k" * 50,
+        ACCORD_ACCESS_LOG="1",  # off by default; on here so the test can see requests
     )
     return env
 
@@ -187,7 +188,7 @@ def test_serve_serves_the_platform_and_stops_on_sigterm(served: Any) -> None:
 
     output = log.read_text()
     assert f"Accord is serving on {base}/" in output
-    assert '"GET / HTTP/1.1" 200' in output, "gunicorn writes an access log"
+    assert '"GET / HTTP/1.1" 200' in output, "gunicorn writes an access log when asked to"
 
     # The task worker runs beside it, and SIGTERM stops both.
     deadline = time.monotonic() + 20

@@ -184,10 +184,12 @@ class Command(BaseCommand):
             "--bind": _bind_address(options["host"], options["port"]),
             "--workers": str(options["workers"]),
             "--threads": str(options["threads"]),
-            "--access-logfile": "-",  # stdout
             "--error-logfile": "-",
             "--graceful-timeout": "30",
         }
+        if settings.ACCESS_LOG:
+            # Off by default: request times and addresses could date an anonymous filing.
+            flags["--access-logfile"] = "-"  # stdout
         command = [sys.executable, "-m", "gunicorn", "accord.wsgi:application"]
         for flag, value in flags.items():
             command += [flag, value]
