@@ -146,3 +146,29 @@ def test_nul_characters_are_refused_before_reaching_the_database(client: Any) ->
     assert query.status_code == 400
     path = client.get("/rules/char%00ter/")
     assert path.status_code == 400
+
+
+@pytest.mark.django_db
+def test_lone_surrogates_and_oversized_bodies_get_json_errors(client: Any, settings: Any) -> None:
+    from accord.membership.models import Organisation
+
+    before = Organisation.objects.count()
+    lone = client.post(
+        "/api/v1/applications", data='{"name": "a\\ud800b"}', content_type="application/json"
+    )
+    assert lone.status_code == 400
+    assert "surrogate" in lone.json()["detail"]
+    # A proper pair (an emoji written as escapes) is fine as far as this check goes.
+    pair = client.post(
+        "/api/v1/applications", data='{"name": "\\ud83d\\ude00"}', content_type="application/json"
+    )
+    assert pair.status_code != 400 or "surrogate" not in pair.json()["detail"]
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    big = client.post(
+        "/api/v1/applications",
+        data='{"name": "' + "x" * 2000 + '"}',
+        content_type="application/json",
+    )
+    assert big.status_code == 413
+    assert big.json() == {"detail": "The request body is too large."}
+    assert Organisation.objects.count() == before

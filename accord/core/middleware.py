@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -104,6 +106,13 @@ class ApiJsonErrorsMiddleware:
 
 
 NUL_MESSAGE = "NUL characters (\\u0000) are not accepted in text."
+SURROGATE_MESSAGE = "Unpaired UTF-16 surrogates (\\ud800-\\udfff) are not accepted in text."
+TOO_BIG_MESSAGE = "The request body is too large."
+# \\uD800-\\uDBFF not followed by \\uDC00-\\uDFFF, or \\uDC00-\\uDFFF not preceded by a high one.
+LONE_SURROGATE = re.compile(
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
 
 
 class RejectNulCharactersMiddleware:
@@ -116,21 +125,30 @@ class RejectNulCharactersMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if self._has_nul(request):
+        try:
+            problem = self._problem(request)
+        except RequestDataTooBig:
+            problem = (TOO_BIG_MESSAGE, 413)
+        if problem:
             from django.http import JsonResponse
 
+            message, status = problem
             if request.path.startswith("/api/"):
-                return JsonResponse({"detail": NUL_MESSAGE}, status=400)
-            return HttpResponse(NUL_MESSAGE, status=400, content_type="text/plain")
+                return JsonResponse({"detail": message}, status=status)
+            return HttpResponse(message, status=status, content_type="text/plain")
         return self.get_response(request)
 
     @staticmethod
-    def _has_nul(request: HttpRequest) -> bool:
+    def _problem(request: HttpRequest) -> tuple[str, int] | None:
         if "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", ""):
-            return True
+            return NUL_MESSAGE, 400
         if any("\x00" in value for values in request.GET.lists() for value in values[1]):
-            return True
+            return NUL_MESSAGE, 400
         if request.content_type == "application/json":
             body = request.body
-            return b"\x00" in body or b"\\u0000" in body
-        return False
+            if b"\x00" in body or b"\\u0000" in body:
+                return NUL_MESSAGE, 400
+            # A lone UTF-16 surrogate escape is valid JSON but no database can store it.
+            if LONE_SURROGATE.search(body):
+                return SURROGATE_MESSAGE, 400
+        return None
