@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 run: install migrate demo serve ## Set up, load the demo network and serve it
 
 test: install browser ## Set up everything the tests need and run them all
-	$(BIN)/ruff check accord tests
+	$(BIN)/ruff check accord tests bench
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 install: $(STAMP)
@@ -39,12 +39,12 @@ serve: install
 	$(BIN)/accord serve --host $(HOST) --port $(PORT)
 
 lint: install
-	$(BIN)/ruff check accord tests
-	$(BIN)/ruff format --check accord tests
+	$(BIN)/ruff check accord tests bench
+	$(BIN)/ruff format --check accord tests bench
 
 format: install
-	$(BIN)/ruff check --fix accord tests
-	$(BIN)/ruff format accord tests
+	$(BIN)/ruff check --fix accord tests bench
+	$(BIN)/ruff format accord tests bench
 
 clean:
 	rm -rf $(VENV) var/static .pytest_cache .ruff_cache

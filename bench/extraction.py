@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from accord.sharing.observables import extract  # noqa: E402
 
-WORDS = """the a of to and in on for with from by at as is was were has have had been this that
+_PROSE = """the a of to and in on for with from by at as is was were has have had been this that
 these those we our their attacker attackers victim server servers host hosts network traffic
 beacon beaconing observed seen payload loader dropper malware ransomware phishing campaign mail
 mails sent received connection connections outbound inbound firewall logs log entries analysis
@@ -26,12 +26,14 @@ task persistence registry key process spawned command shell script encoded downl
 vulnerability exploited patched version update advisory customers partners sector energy health
 finance transport operator national coordination centre e.g. i.e. etc. see also note: between
 12:30 and 14:00 UTC, about 3.5 GB; config.json main.py report.pdf setup.exe C:\\Windows\\Temp
-""".split()
+"""
+WORDS = _PROSE.split()
 
 
 def _ioc(rng: random.Random) -> str:
     host = f"{rng.choice(['update', 'cdn', 'login', 'mail', 'api'])}-{rng.randrange(999)}"
-    domain = f"{host}.{rng.choice(['example', 'test', 'invalid'])}.{rng.choice(['com', 'net', 'org', 'ru'])}"
+    zone = f"{rng.choice(['example', 'test', 'invalid'])}.{rng.choice(['com', 'net', 'org'])}"
+    domain = f"{host}.{zone}"
     ip = ".".join(str(rng.randrange(1, 255)) for _ in range(4))
     hexes = "".join(rng.choice("0123456789abcdef") for _ in range(64))
     choice = rng.randrange(12)
@@ -77,11 +79,12 @@ def make_text(size: int, seed: int = 2024) -> str:
 def main() -> None:
     size = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     text = make_text(size)
-    timings = []
+    timings, cpu = [], []
     for _ in range(5):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         found = extract(text)
         timings.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - start_cpu) * 1000)
     timings.sort()
     p95 = timings[min(len(timings) - 1, round(0.95 * len(timings)) - 1)]
     print(f"text: {len(text.encode('utf-8')):,} bytes, {len(text):,} characters")
@@ -89,6 +92,8 @@ def main() -> None:
         print(f"  {kind:8} {count:6,}")
     print(f"observables: {len(found):,}")
     print(f"extract(): median {statistics.median(timings):.0f} ms, p95 {p95:.0f} ms (5 runs)")
+    # on a busy machine the wall clock waits for other processes; CPU time does not
+    print(f"CPU time: median {statistics.median(cpu):.0f} ms")
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ also an MD5 or SHA-1.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import ipaddress
 import re
 import string
@@ -84,15 +85,22 @@ class InvalidObservable(ValueError):
         self.params = params
 
     def __str__(self) -> str:
-        return str(self.message) % {"value": _shown(self.value), **self.params}
+        text = str(self.message)
+        if "%(" not in text:  # a plain message, perhaps with a literal "%"
+            return text
+        return text % {"value": _shown(self.value), **self.params}
 
 
 _INVALID = {
     "ipv4": _("'%(value)s' is not a valid IPv4 address."),
     "ipv6": _("'%(value)s' is not a valid IPv6 address."),
-    "cidr": _("'%(value)s' is not a valid IP network; write it as address/prefix, e.g. 192.0.2.0/24."),
+    "cidr": _(
+        "'%(value)s' is not a valid IP network; write it as address/prefix, e.g. 192.0.2.0/24."
+    ),
     "domain": _("'%(value)s' is not a valid domain name."),
-    "url": _("'%(value)s' is not a valid URL; write it as scheme://host/path, e.g. https://example.org/."),
+    "url": _(
+        "'%(value)s' is not a valid URL; write it as scheme://host/path, e.g. https://example.org/."
+    ),
     "email": _("'%(value)s' is not a valid e-mail address."),
     "md5": _("'%(value)s' is not a valid MD5 hash (32 hexadecimal characters)."),
     "sha1": _("'%(value)s' is not a valid SHA-1 hash (40 hexadecimal characters)."),
@@ -122,32 +130,43 @@ def _invalid(kind: str, value: str) -> InvalidObservable:
 
 # --- Refanging -----------------------------------------------------------------------------
 
+# A defanged scheme keeps its length (hxxp → http, fxp → ftp), so it is fixed in place by a
+# pass of its own, run only when the text holds one. The bracketed forms change the length.
+_DEFANGED_SCHEME = re.compile(r"\b(?:h[x*]{2}p(s?)|fxp)(?=[\[(]?:)", re.IGNORECASE)
+_SCHEME_HINTS = ("xxp", "**p", "x*p", "*xp", "fxp")
+
+# Every branch starts with a plain character, so the regex engine can skip ahead to the next
+# bracket, space or backslash instead of trying each position.
+_INNER_DOT_AT = r"[ ]?(?:\.|[dD][oO][tT]|@|[aA][tT])[ ]?[\])}][ ]?"  # [.] (dot) [ @ ] (at)
+_INNER = rf"(?:{_INNER_DOT_AT}|(?::|://|:/|//|/)[\])}}])"  # … or [:] [://] (/)
 _DEFANG = re.compile(
-    r"""
-      \b(?:h[x*]{2}p(?P<s>s?)|(?P<ftp>fxp))(?=[\[(]?:)          # hxxp:// hXXps[:]// fxp://
-    | [\[({](?P<sep>:|://|:/|//|/)[\])}]                        # [:] [://] (:) [/]
-    | [ ]?[\[({][ ]?(?:(?P<dot>\.|dot)|(?P<at>@|at))[ ]?[\])}][ ]?   # [.] (dot) {.} [@] ( at )
-    | (?P<bsdot>\\\.)                                           # example\.org
-    """,
-    re.IGNORECASE | re.VERBOSE,
+    rf"\[{_INNER}|\({_INNER}|\{{{_INNER}| [\[({{]{_INNER_DOT_AT}|\\\."  # … or example\.org
 )
 
 
+def _fang_scheme(m: re.Match[str]) -> str:
+    return "ftp" if m[0][0] in "fF" else "http" + m[1].lower()
+
+
 def _fang(m: re.Match[str]) -> str:
-    if m["dot"] is not None or m["bsdot"] is not None:
+    inner = m[0].strip(" []{}()\\").lower()
+    if inner in (".", "dot"):
         return "."
-    if m["at"] is not None:
+    if inner in ("@", "at"):
         return "@"
-    if m["sep"] is not None:
-        return m["sep"]
-    if m["ftp"] is not None:
-        return "ftp"
-    return "http" + m["s"].lower()
+    return inner  # ":", "://", "/" …
+
+
+def _fang_schemes(text: str) -> str:
+    lowered = text.lower()
+    if any(hint in lowered for hint in _SCHEME_HINTS):
+        return _DEFANGED_SCHEME.sub(_fang_scheme, text)
+    return text
 
 
 def refang(text: str) -> str:
     """Undo the usual defanging: ``hxxps://evil[.]example/`` → ``https://evil.example/``."""
-    return _DEFANG.sub(_fang, text)
+    return _DEFANG.sub(_fang, _fang_schemes(text))
 
 
 def _refang_mapped(text: str) -> tuple[str, list[tuple[int, int, int, int]]]:
@@ -163,7 +182,7 @@ def _refang_mapped(text: str) -> tuple[str, list[tuple[int, int, int, int]]]:
         shift += len(new) - (m.end() - m.start())
         return new
 
-    return _DEFANG.sub(replace, text), spans
+    return _DEFANG.sub(replace, _fang_schemes(text)), spans
 
 
 class _PositionMap:
@@ -239,10 +258,8 @@ def _label_to_ascii(label: str) -> str:
 
 def _names_to_ascii(name: str) -> str:
     if _idna is not None:
-        try:
+        with contextlib.suppress(_idna.IDNAError):  # then each label is tried on its own
             name = _idna.uts46_remap(name, std3_rules=False, transitional=False)
-        except _idna.IDNAError:
-            pass
     return ".".join(
         label if label.isascii() else _label_to_ascii(label) for label in _DOTS.split(name)
     )
@@ -361,11 +378,10 @@ def _parse_url(value: str) -> _Url:
         elif host_raw.startswith("["):
             host = _ipv6(host_raw)
             host_kind, shown = "ipv6", f"[{host}]"
-        elif _DIGITS_AND_DOTS.match(host_raw):
-            host_kind, host = "ipv4", _ipv4(host_raw)
+        elif _DIGITS_AND_DOTS.match(name := unquote(host_raw, errors="strict")):
+            host_kind, host = "ipv4", _ipv4(name)
             shown = host
         else:
-            name = unquote(host_raw, errors="strict") if "%" in host_raw else host_raw
             host = shown = _hostname(name, strict=False)
             host_kind = "domain" if "." in host and _TLD.match(host.rpartition(".")[2]) else None
     except ValueError:  # InvalidObservable, or a host that is not UTF-8 once unquoted
@@ -452,6 +468,17 @@ _NORMALISERS: dict[str, Callable[[str], str]] = {
 }
 
 
+def _settled(kind: str, result: str) -> str:
+    """Normalising can leave text that reads as defanged again (a URL's "[%2E]" decodes to
+    "[.]"): go round until nothing changes, so that normalise(normalise(x)) == normalise(x)."""
+    for _round in range(8):
+        again = refang(result)
+        if again == result:
+            return result
+        result = _NORMALISERS[kind](again)
+    raise _invalid(kind, result)
+
+
 def normalise(kind: str, value: str) -> str:
     """The canonical form of ``value`` as an observable of ``kind``; defanged input is fine."""
     normaliser = _NORMALISERS.get(str(kind))
@@ -465,7 +492,7 @@ def normalise(kind: str, value: str) -> str:
     if not text:
         raise InvalidObservable(_EMPTY, value)
     try:
-        result = normaliser(text)
+        result = _settled(str(kind), normaliser(text))
     except InvalidObservable:
         raise
     except ValueError:  # a codec or library refusal we did not foresee: still the person's input
@@ -523,27 +550,33 @@ def parse(value: str, kind: str | None = None) -> tuple[str, str]:
 
 # Names that end like this are usually files, not hosts (.zip, .py, .sh and .md are real
 # top-level domains, but in an incident report they are mostly file names).
-_FILE_EXTENSIONS = frozenset(
-    """exe dll sys bin dat tmp log txt doc docx xls xlsx xlsm ppt pptx pdf rtf zip rar gz tgz
-    bz xz tar iso img msi jar apk dmg pkg deb rpm lnk hta scr vbs vbe wsf bat cmd js jse css
-    json xml yml yaml ini cfg conf csv tsv php py pyc sh pl rb go java class jpg jpeg png gif
-    bmp ico svg webp mp mov avi mkv wav html htm aspx asp jsp md db sqlite bak old eml msg
-    crx elf so""".split()
-)
+_FILE_EXTENSIONS_TEXT = """
+    exe dll sys bin dat tmp log txt doc docx xls xlsx xlsm ppt pptx pdf rtf zip rar gz tgz bz xz
+    tar iso img msi jar apk dmg pkg deb rpm lnk hta scr vbs vbe wsf bat cmd js jse css json xml
+    yml yaml ini cfg conf csv tsv php py pyc sh pl rb go java class jpg jpeg png gif bmp ico svg
+    webp mp mov avi mkv wav html htm aspx asp jsp md db sqlite bak old eml msg crx elf so
+"""
+_FILE_EXTENSIONS = frozenset(_FILE_EXTENSIONS_TEXT.split())
 
-_HOST = r"(?:\w[\w-]{0,62}\.)+(?:xn--[a-z0-9-]{1,59}|[^\W\d_]{2,63})"
+# Possessive quantifiers (*+, {m,n}+) never give characters back, which keeps the scan linear.
+_HOST = r"(?:\w[\w-]{0,62}+\.)+(?:xn--[a-z0-9-]{1,59}+|[^\W\d_]{2,63}+)"
+# One pass over the text. Each match begins with the character before the observable (the
+# text is given a leading newline), so the engine jumps from separator to separator instead
+# of trying every position inside words; the lookahead then dismisses a plain word (no dot,
+# colon, slash or @ after it, not a CVE id, AS number or hash) with a single look at it.
 _SCAN = re.compile(
     rf"""
-    (?<![\w.])(?:
-        (?P<url>(?:https?|ftp)://[^\s<>"'`]+)
-      | (?P<email>[\w%+-][\w.%+-]{{0,63}}@{_HOST})(?![\w-]|\.\w)
-      | (?P<ip4>(?:[0-9]{{1,3}}\.){{3}}[0-9]{{1,3}})(?:/(?P<len4>[0-9]{{1,2}})(?![0-9]))?(?!\w|\.\w)
-      | (?<!:)(?P<ip6>(?:[0-9a-f]{{0,4}}:){{2,8}}(?:(?:[0-9]{{1,3}}\.){{3}}[0-9]{{1,3}}|[0-9a-f]{{1,4}})?)
-            (?:/(?P<len6>[0-9]{{1,3}})(?![0-9]))?(?![\w:]|\.\w)
-      | (?P<cve>cve[{_DASH}][0-9]{{4}}[{_DASH}][0-9]{{4,19}})(?!\w)
-      | (?P<asn>(?:(?-i:ASN?)[ \t]?:?[ \t]?|asn?)[0-9]{{1,10}})(?!\w)
+    [^\w.](?=[\w%+-]{{0,64}}+[.@:/]|cve|asn?[ \t:]{{0,3}}[0-9]|[0-9a-f]{{32}})(?:
+        (?P<url>(?:https?|ftp)://[^\s<>"'`]++)
+      | (?P<email>[\w%+-][\w.%+-]{{0,63}}+@{_HOST})(?![\w-]|\.\w)
+      | (?P<ip4>(?:[0-9]{{1,3}}+\.){{3}}[0-9]{{1,3}}+)(?:/(?P<len4>[0-9]{{1,2}}+))?(?!\w|\.\w)
+      | (?<!:)(?P<ip6>(?:[0-9a-f]{{0,4}}+:){{2,8}}
+            (?:(?:[0-9]{{1,3}}\.){{3}}[0-9]{{1,3}}|[0-9a-f]{{1,4}})?)
+            (?:/(?P<len6>[0-9]{{1,3}}+))?(?![\w:]|\.\w)
+      | (?P<cve>cve[{_DASH}][0-9]{{4}}[{_DASH}][0-9]{{4,19}}+)(?!\w)
+      | (?P<asn>(?:(?-i:ASN?)[ \t]?:?[ \t]?|asn?)[0-9]{{1,10}}+)(?!\w)
       | (?<![@-])(?P<domain>{_HOST})(?![\w-]|\.\w)
-      | (?P<hash>[0-9a-f]{{64}}|[0-9a-f]{{40}}|[0-9a-f]{{32}})(?!\w)
+      | (?P<hash>[0-9a-f]{{32,64}}+)(?!\w)
     )
     """,
     re.IGNORECASE | re.VERBOSE,
@@ -576,44 +609,42 @@ def _candidates(m: re.Match[str]) -> list[tuple[str, str, int, int]]:
     """(kind, normalised value, start, end) for one match of the scanner; [] if it is not one."""
     group = m.lastgroup
     if group == "url":
-        raw = m["url"]
+        raw, start = m["url"], m.start("url")
         if len(raw) > MAX_VALUE_LENGTH + 16:
             return []
         raw = _trim_url(raw)
         url = _parse_url(raw)
-        found = [("url", url.value, m.start(), m.start() + len(raw))]
+        found = [("url", _settled("url", url.value), start, start + len(raw))]
         if url.host_kind:
-            host_start = m.start() + url.host_start
-            found.append((url.host_kind, url.host, host_start, m.start() + url.host_end))
+            found.append((url.host_kind, url.host, start + url.host_start, start + url.host_end))
         return found
     if group == "email":
-        return [("email", _email(m["email"]), m.start(), m.end("email"))]
+        return [("email", _email(m["email"]), m.start("email"), m.end("email"))]
     if group in ("ip4", "len4"):
         address = _ipv4(m["ip4"])
         if m["len4"] is not None and int(m["len4"]) <= 32:
-            return [("cidr", _cidr(f"{address}/{m['len4']}"), m.start(), m.end("len4"))]
-        return [("ipv4", address, m.start(), m.end("ip4"))]
+            return [("cidr", _cidr(f"{address}/{m['len4']}"), m.start("ip4"), m.end("len4"))]
+        return [("ipv4", address, m.start("ip4"), m.end("ip4"))]
     if group in ("ip6", "len6"):
         if m["len6"] is not None and int(m["len6"]) <= 128:
-            return [("cidr", _cidr(f"{m['ip6']}/{m['len6']}"), m.start(), m.end("len6"))]
+            return [("cidr", _cidr(f"{m['ip6']}/{m['len6']}"), m.start("ip6"), m.end("len6"))]
         address = _ipv6(m["ip6"])
-        return [] if address == "::" else [("ipv6", address, m.start(), m.end("ip6"))]
-    if group == "cve":
-        return [("cve", _cve(m["cve"]), m.start(), m.end())]
-    if group == "asn":
-        return [("asn", _asn(m["asn"]), m.start(), m.end())]
+        return [] if address == "::" else [("ipv6", address, m.start("ip6"), m.end("ip6"))]
+    if group in ("cve", "asn"):
+        return [(group, _NORMALISERS[group](m[group]), m.start(group), m.end(group))]
     if group == "domain":
-        name = m["domain"]
+        name, start = m["domain"], m.start("domain")
         first, _dot, tld = name.rpartition(".")
         if tld.lower() in _FILE_EXTENSIONS:
             # "<hash>.exe": the file name still carries a hash worth reporting
             kind = _HASH_KINDS.get(len(first))
             if kind and _HEX.match(first):
-                return [(kind, first.lower(), m.start(), m.start() + len(first))]
+                return [(kind, first.lower(), start, start + len(first))]
             return []
-        return [("domain", _domain(name), m.start(), m.end())]
+        return [("domain", _domain(name), start, m.end("domain"))]
     value = m["hash"]
-    return [(_HASH_KINDS[len(value)], value.lower(), m.start(), m.end())]
+    kind = _HASH_KINDS.get(len(value))
+    return [(kind, value.lower(), m.start("hash"), m.end("hash"))] if kind else []
 
 
 def extract(text: str, *, limit: int | None = None) -> list[Extracted]:
@@ -623,7 +654,12 @@ def extract(text: str, *, limit: int | None = None) -> list[Extracted]:
     fanged, spans = _refang_mapped(text)
     positions = _PositionMap(spans) if spans else None
     found: dict[tuple[str, str], Extracted] = {}
-    for m in _SCAN.finditer(fanged):
+    seen: set[tuple[str | None, str]] = set()  # text repeats itself: judge each match once
+    for m in _SCAN.finditer("\n" + fanged):
+        key = (m.lastgroup, m[0])
+        if key in seen:
+            continue
+        seen.add(key)
         try:
             candidates = _candidates(m)
         except ValueError:  # InvalidObservable, or a codec refusing a strange name: not one
@@ -631,6 +667,7 @@ def extract(text: str, *, limit: int | None = None) -> list[Extracted]:
         for kind, value, start, end in candidates:
             if (kind, value) in found:
                 continue
+            start, end = start - 1, end - 1  # the leading newline
             if positions is not None:
                 start, end = positions.old(start, end=False), positions.old(end, end=True)
             found[(kind, value)] = Extracted(kind, value, text[start:end])
