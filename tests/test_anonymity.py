@@ -222,3 +222,24 @@ def test_pseudonymous_reporter_is_shown_by_sector_and_looked_up_with_an_audit_en
     assert (
         not policy.audit_entries_visible_to(fresh(network["outsider"])).filter(pk=entry.pk).exists()
     )
+
+
+def test_pseudonymous_actions_leave_no_audit_entry_that_names_the_actor(network: dict) -> None:
+    before = AuditEntry.objects.count()
+    draft = ReportDraft(
+        kind="incident",
+        title="Quiet intrusion",
+        marking="green",
+        attribution="pseudonymous",
+        observables=[ObservableInput("198.51.100.44")],
+    )
+    report = reports.create_report(network["reporter"], draft)
+    add_attachment(fresh(network["reporter"]), report, SimpleUploadedFile("n.txt", b"note\n"))
+    from accord.sharing.services.participation import add_comment
+
+    add_comment(fresh(network["colleague"]), report, body="More soon", attribution="pseudonymous")
+    record_sighting(fresh(network["colleague"]), report, attribution="pseudonymous")
+    # The coordinator reads the whole trail: nothing in it may lift the pseudonym.
+    assert AuditEntry.objects.count() == before
+    reports.look_up_reporter(fresh(network["coordinator"]), report)
+    assert AuditEntry.objects.count() == before + 1

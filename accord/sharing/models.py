@@ -171,6 +171,10 @@ class Report(models.Model):
         return self.attribution == Attribution.ANONYMOUS
 
     @property
+    def is_named(self) -> bool:
+        return self.attribution == Attribution.NAMED
+
+    @property
     def is_incident(self) -> bool:
         return self.kind == Kind.INCIDENT
 

@@ -147,7 +147,7 @@ def add_attachment(user: Any, report: Report, upload: Any, *, request: Any = Non
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    if not report.is_anonymous:
+    if report.is_named:  # see create_report: no trail that points at a hidden reporter
         record(
             "attachment.added",
             _("Attached %(name)s to “%(title)s”") % {"name": name, "title": report.title},
@@ -168,7 +168,7 @@ def remove_attachment(user: Any, attachment: Attachment, *, request: Any = None)
     name = attachment.name
     attachment.delete()
     transaction.on_commit(lambda: path.unlink(missing_ok=True))
-    if not report.is_anonymous:
+    if report.is_named:  # see create_report: no trail that points at a hidden reporter
         record(
             "attachment.removed",
             _("Removed %(name)s from “%(title)s”") % {"name": name, "title": report.title},

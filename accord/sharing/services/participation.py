@@ -114,15 +114,16 @@ def add_comment(
         author_sector=disclosed_sector(organisation),
         author_stakeholder_group=organisation.stakeholder_group,
     )
-    record(
-        "comment.added",
-        _("Commented on a report"),
-        actor=user,
-        organisation=organisation,
-        target=comment,
-        data={"report": str(report.pk), "attribution": attribution},
-        request=request,
-    )
+    if attribution == Attribution.NAMED:  # a pseudonym is lifted only by the audited look-up
+        record(
+            "comment.added",
+            _("Commented on a report"),
+            actor=user,
+            organisation=organisation,
+            target=comment,
+            data={"report": str(report.pk), "attribution": attribution},
+            request=request,
+        )
     return comment
 
 
@@ -236,15 +237,16 @@ def record_sighting(
     sighting.reporter_stakeholder_group = organisation.stakeholder_group
     sighting.seen_at = seen_at
     sighting.save()
-    record(
-        "sighting.recorded",
-        _("Recorded a sighting"),
-        actor=user,
-        organisation=organisation,
-        target=sighting,
-        data={"report": str(report.pk), "count": count, "attribution": attribution},
-        request=request,
-    )
+    if attribution == Attribution.NAMED:  # see add_comment
+        record(
+            "sighting.recorded",
+            _("Recorded a sighting"),
+            actor=user,
+            organisation=organisation,
+            target=sighting,
+            data={"report": str(report.pk), "count": count, "attribution": attribution},
+            request=request,
+        )
     return sighting
 
 

@@ -176,9 +176,10 @@ def create_report(
     report.save()
     _set_relations(report, clean)
     _add_version(report, user, _("Filed"), None)
-    if not report.is_anonymous:
-        # Anonymous filings are not written to the audit trail: an entry's actor,
-        # time and place in the chain would point at the reporter.
+    if report.is_named:
+        # Anonymous and pseudonymous filings are not written to the audit trail: an
+        # entry's actor, time and place in the chain would point at the reporter —
+        # for a pseudonym, past the coordinator's audited look-up.
         record(
             "report.shared",
             _("Shared %(kind)s report “%(title)s” (%(marking)s)")
@@ -266,7 +267,7 @@ def update_report(
     if not version.changed:
         raise SharingError(_("Nothing changed."))
     relaxed = MARKING_RANK[report.marking] < MARKING_RANK[old_marking]
-    if not report.is_anonymous:
+    if report.is_named:
         record(
             "report.marking_relaxed" if relaxed else "report.edited",
             (
@@ -302,7 +303,7 @@ def withdraw_report(user: Any, report: Report, *, reason: str = "", request: Any
     report.updated_at = report.withdrawn_at
     report.save()
     _add_version(report, user, _("Withdrawn"), before)
-    if not report.is_anonymous:
+    if report.is_named:
         record(
             "report.withdrawn",
             _("Withdrew “%(title)s”") % {"title": report.title},
