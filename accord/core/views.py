@@ -32,6 +32,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         ),
         "memberships": policy.active_memberships(user),
         "recent_audit": policy.audit_entries_visible_to(user).select_related("organisation")[:8],
+        "latest_reports": policy.reports_visible_to(user).live().order_by("-created_at", "id")[:6],
+        "can_share": policy.can_share(user),
     }
     return render(request, "core/dashboard.html", context)
 
