@@ -129,9 +129,9 @@ def standing(user: Any) -> Standing:
 def _compute_standing(user: Any) -> Standing:
     if not (user and user.is_authenticated and user.is_active):
         return Standing(False, _("Sign in to see restricted material."))
-    if is_coordinator(user):
-        return Standing(True)
     organisations = [m.organisation for m in active_memberships(user)]
+    if is_coordinator(user) and not organisations:
+        return Standing(True)
     if not organisations:
         return Standing(
             False,
@@ -144,7 +144,9 @@ def _compute_standing(user: Any) -> Standing:
     )
     good = [o for o in organisations if o.pk in good_ids]
     pending = [o for o in organisations if o.pk not in good_ids]
-    if good:
+    # A coordinator is always in good standing, and may still act for those of
+    # their organisations that are.
+    if good or is_coordinator(user):
         return Standing(True, "", good, pending)
     names = ", ".join(o.name for o in pending)
     return Standing(

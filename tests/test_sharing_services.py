@@ -285,3 +285,12 @@ def test_changing_weights_rescores_stored_reports(
         )
     with pytest.raises(policy.PolicyDenied):
         update_severity_settings(net["e"], weights=weights, thresholds=[20, 40, 55, 70, 85])
+
+
+def test_a_coordinator_who_is_also_an_analyst_files_for_their_organisation(net: dict) -> None:
+    coordinator = net["coordinator"]
+    energy = net["e"].memberships.first().organisation
+    f.add_member(coordinator, energy, analyst=True)
+    report = reports.create_report(fresh(coordinator), draft(title="From the CERT desk"))
+    assert report.reporter_organisation == energy
+    assert policy.standing(fresh(coordinator)).organisations_in_good_standing == [energy]
