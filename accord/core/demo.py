@@ -31,6 +31,7 @@ from accord.membership.models import Organisation, Sector, Task
 from accord.membership.taxonomy import StakeholderGroup as G
 from accord.rules import services as rules
 from accord.rules.models import RuleDocument
+from accord.sharing.demo import load_sharing_demo
 from accord.workgroups import services as workgroups
 from accord.workgroups.models import WorkingGroup
 
@@ -779,6 +780,7 @@ class _Loader:
             actor="accord demo",
             data={"organisations": len(self.orgs), "people": len(self.users)},
         )
+        load_sharing_demo()
 
     def _coordinator(self) -> Any:
         user = get_user_model().objects.create(
