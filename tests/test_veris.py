@@ -23,9 +23,9 @@ from accord.sharing.classification import get_incident_type, validate_effects
 from accord.sharing.models import Report
 from tests import factories as f
 
-# The shared VCDB sample beside the repository (tests run from /work/main). It is
-# part of the test data: when it is missing the tests fail rather than skip.
-VCDB = Path(__file__).resolve().parents[2] / "shared" / "data" / "vcdb"
+# The VCDB sample shipped with the tests (tests/data/README.md says where it comes
+# from). When it is missing the tests fail rather than skip.
+VCDB = Path(__file__).resolve().parent / "data" / "vcdb"
 ACCORD = Path(sys.executable).with_name("accord")
 
 

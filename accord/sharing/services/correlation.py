@@ -8,9 +8,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Max, Min
-from django.db.models.functions import Coalesce
-
 from accord import policy
 
 from ..models import CommonValue, Observable, Report, ReportObservable
@@ -65,41 +62,47 @@ def correlate(
     wanted = [row.observable_id for row in rows if row.common is None and row.observable_id]
     if not wanted:
         return rows
-    visible = policy.reports_visible_to(user)
-    if exclude_report is not None:
-        visible = visible.exclude(pk=exclude_report)
-    mentions = ReportObservable.objects.filter(
-        observable_id__in=wanted, report__in=visible.values("pk")
-    )
-    stats = {
-        item["observable_id"]: item
-        for item in mentions.values("observable_id").annotate(
-            reports=Count("report_id", distinct=True),
-            sectors=Count("report__reporter_sector", distinct=True),
-            first=Min(Coalesce("report__first_seen", "report__created_at")),
-            last=Max(Coalesce("report__last_seen", "report__created_at")),
-        )
+    # Read the mentions of these values first, then ask the policy about just those
+    # reports: both databases plan this far better than one query joining the two.
+    mentions: list[tuple[Any, Any]] = []
+    for chunk in _chunks(wanted):
+        query = ReportObservable.objects.filter(observable_id__in=chunk)
+        if exclude_report is not None:
+            query = query.exclude(report_id=exclude_report)
+        mentions.extend(query.values_list("observable_id", "report_id"))
+    visible: dict[Any, tuple[Any, Any, Any]] = {}
+    for chunk in _chunks(list({report_id for _obs, report_id in mentions})):
+        for pk, sector, first, last, created in (
+            policy.reports_visible_to(user)
+            .filter(pk__in=chunk)
+            .values_list("pk", "reporter_sector_id", "first_seen", "last_seen", "created_at")
+        ):
+            visible[pk] = (sector, first or created, last or created, created)
+    by_observable: dict[Any, set[Any]] = defaultdict(set)
+    for obs_id, report_id in mentions:
+        if report_id in visible:
+            by_observable[obs_id].add(report_id)
+    newest_first = sorted(visible, key=lambda pk: (-visible[pk][3].timestamp(), str(pk)))
+    rank = {pk: position for position, pk in enumerate(newest_first)}
+    link_ids = {
+        obs_id: sorted(ids, key=rank.__getitem__)[:LINKS_PER_OBSERVABLE]
+        for obs_id, ids in by_observable.items()
     }
-    links: dict[Any, list[Any]] = defaultdict(list)
-    correlated = [obs_id for obs_id, item in stats.items() if item["reports"]]
-    if correlated:
-        pairs = (
-            mentions.filter(observable_id__in=correlated)
-            .order_by("-report__created_at", "report_id")
-            .values_list("observable_id", "report_id")[: LINKS_PER_OBSERVABLE * 50]
-        )
-        for obs_id, report_id in pairs:
-            if len(links[obs_id]) < LINKS_PER_OBSERVABLE:
-                links[obs_id].append(report_id)
-    reports = Report.objects.in_bulk({pk for ids in links.values() for pk in ids})
+    reports = Report.objects.in_bulk({pk for ids in link_ids.values() for pk in ids})
     for row in rows:
-        item = stats.get(row.observable_id)
-        if not item:
+        ids = by_observable.get(row.observable_id)
+        if not ids:
             continue
-        row.reports, row.sectors = item["reports"], item["sectors"]
-        row.first_seen, row.last_seen = item["first"], item["last"]
-        row.links = [reports[pk] for pk in links.get(row.observable_id, []) if pk in reports]
+        row.reports = len(ids)
+        row.sectors = len({visible[pk][0] for pk in ids if visible[pk][0] is not None})
+        row.first_seen = min(visible[pk][1] for pk in ids)
+        row.last_seen = max(visible[pk][2] for pk in ids)
+        row.links = [reports[pk] for pk in link_ids[row.observable_id] if pk in reports]
     return rows
+
+
+def _chunks(items: list[Any], size: int = 500) -> list[list[Any]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 def correlations_for_report(user: Any, report: Report) -> list[Correlation]:
