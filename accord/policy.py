@@ -353,14 +353,8 @@ class SharingContext:
         """Anonymous reports filed by one of this person's organisations."""
         if self._claimed is None:
             from accord.sharing import anonymity
-            from accord.sharing.models import Attribution, Report
 
-            rows = Report.objects.filter(attribution=Attribution.ANONYMOUS).values_list(
-                "pk", "authorship_tag"
-            )
-            self._claimed = (
-                anonymity.claimed(self.member_org_ids, rows) if self.member_org_ids else set()
-            )
+            self._claimed = anonymity.claimed_by_organisations(self.member_org_ids)
         return self._claimed
 
 
@@ -550,9 +544,7 @@ def comments_visible_to(user: Any, report: Any) -> QuerySet[Any]:
         return comments.filter(marking=Marking.CLEAR)
     if is_reporter(user, report) or report.recipients.filter(pk=user.pk).exists():
         return comments
-    return comments.filter(
-        ~Q(marking=Marking.RED) | Q(organisation_id__in=context.member_org_ids)
-    )
+    return comments.filter(~Q(marking=Marking.RED) | Q(organisation_id__in=context.member_org_ids))
 
 
 def sightings_visible_to(user: Any, report: Any) -> QuerySet[Any]:

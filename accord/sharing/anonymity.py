@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from collections.abc import Iterable
 from typing import Any
 
@@ -51,3 +52,63 @@ def claimed(organisation_ids: Iterable[int], rows: Iterable[tuple[Any, str]]) ->
                 mine.add(row_id)
                 break
     return mine
+
+
+# --- Recognition, cached per process -----------------------------------------------------
+#
+# Recognising an organisation's anonymous reports means computing a tag for every
+# anonymous report. The result only changes when an anonymous report is filed or
+# revealed; both set NetworkSettings.anonymity_generation to a new random value in the
+# same transaction, so a cached answer is used only while its generation is current.
+
+_CACHE_LIMIT = 5000
+_claims_cache: dict[int, tuple[int, frozenset[Any]]] = {}
+
+
+def current_generation() -> int:
+    from .models import NetworkSettings
+
+    value = NetworkSettings.objects.filter(pk=1).values_list("anonymity_generation", flat=True)
+    return next(iter(value), 0)
+
+
+def bump_generation() -> None:
+    """A fresh random value rather than a counter: a transaction that bumps and then
+    rolls back (the form's audience preview does) must never leave a cached answer
+    that a later, committed bump could match."""
+    from .models import NetworkSettings
+    from .services.network_settings import network_settings
+
+    network_settings()  # the row exists from here on
+    NetworkSettings.objects.filter(pk=1).update(anonymity_generation=secrets.randbits(62))
+
+
+def claimed_by_organisations(organisation_ids: Iterable[int]) -> set[Any]:
+    """The anonymous reports filed by any of these organisations."""
+    from .models import Attribution, Report
+
+    organisation_ids = list(organisation_ids)
+    if not organisation_ids:
+        return set()
+    generation = current_generation()
+    result: set[Any] = set()
+    missing = []
+    for org_id in organisation_ids:
+        cached = _claims_cache.get(org_id)
+        if cached is not None and cached[0] == generation:
+            result |= cached[1]
+        else:
+            missing.append(org_id)
+    if missing:
+        rows = list(
+            Report.objects.filter(attribution=Attribution.ANONYMOUS).values_list(
+                "pk", "authorship_tag"
+            )
+        )
+        if len(_claims_cache) > _CACHE_LIMIT:
+            _claims_cache.clear()
+        for org_id in missing:
+            mine = frozenset(claimed([org_id], rows))
+            _claims_cache[org_id] = (generation, mine)
+            result |= mine
+    return result

@@ -355,6 +355,9 @@ class NetworkSettings(models.Model):
 
     severity_weights = models.JSONField(default=dict)
     severity_thresholds = models.JSONField(default=list)
+    # A new random value whenever the set of anonymous reports changes, so that each
+    # process may keep its organisations' recognised anonymous reports between requests.
+    anonymity_generation = models.PositiveBigIntegerField(default=0)
     updated_at = models.DateTimeField(default=timezone.now)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -174,6 +174,8 @@ def create_report(
         report.reporter_stakeholder_group = organisation.stakeholder_group
         report.created_at = report.updated_at = now
     report.save()
+    if report.is_anonymous:
+        anonymity.bump_generation()
     _set_relations(report, clean)
     _add_version(report, user, _("Filed"), None)
     if report.is_named:
@@ -323,6 +325,8 @@ def reveal_report(user: Any, report: Report, *, request: Any = None) -> Report:
         raise SharingError(_("This report already names its reporter."))
     organisation = require_editable(user, report)
     before = snapshot(report)
+    if report.is_anonymous:
+        anonymity.bump_generation()
     report.attribution = Attribution.NAMED
     report.reporter_organisation = organisation
     report.reporter_sector = disclosed_sector(organisation)
