@@ -932,3 +932,18 @@ def test_broken_form_input_is_a_4xx_with_a_message(client: Any, analyst: Any, ot
     )
     assert "under 500 characters" in long_reason.content.decode()
     assert Report.objects.get(pk=report.pk).withdrawn_at is None
+
+
+@pytest.mark.django_db
+def test_the_feed_counts_only_as_far_as_its_pages_need() -> None:
+    from accord.membership.models import Sector
+    from accord.sharing.views import CappedPaginator
+
+    total = Sector.objects.count()
+    assert total > 12
+    near = CappedPaginator(Sector.objects.order_by("code"), 1, "1")
+    assert (near.count, near.count_is_lower_bound) == (12, True)
+    far = CappedPaginator(Sector.objects.order_by("code"), 1, "40")
+    assert (far.count, far.count_is_lower_bound) == (total, False)
+    junk = CappedPaginator(Sector.objects.order_by("code"), 1, "not-a-number")
+    assert junk.get_page("not-a-number").number == 1

@@ -24,6 +24,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -406,13 +407,37 @@ def _flash_error(request: HttpRequest, error: SharingError) -> None:
 # --- Lists --------------------------------------------------------------------------------
 
 
+class CappedPaginator(Paginator):
+    """Counts only as far as the pages around the requested one need: an exact count
+    of every report a member may see costs more than the page itself."""
+
+    PAGES_AHEAD = 10
+
+    def __init__(self, object_list: Any, per_page: int, page_number: Any) -> None:
+        super().__init__(object_list, per_page)
+        try:
+            number = max(1, int(page_number))
+        except (TypeError, ValueError):
+            number = 1
+        self.limit = (number + self.PAGES_AHEAD) * per_page + 1
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list[: self.limit].count()
+
+    @property
+    def count_is_lower_bound(self) -> bool:
+        return self.count >= self.limit
+
+
 def _page(request: HttpRequest, reports: QuerySet[Report]) -> Any:
     reports = (
         reports.select_related("reporter_organisation", "reporter_sector")
         .prefetch_related("sectors")
         .order_by("-created_at", "id")
     )
-    return Paginator(reports, PAGE_SIZE).get_page(request.GET.get("page"))
+    number = request.GET.get("page")
+    return CappedPaginator(reports, PAGE_SIZE, number).get_page(number)
 
 
 @require_GET
