@@ -48,8 +48,12 @@ def test_url_names_are_the_agreed_ones() -> None:
     assert reverse("accounts:profile") == "/accounts/profile/"
     assert reverse("accounts:tokens") == "/accounts/tokens/"
     assert reverse("accounts:token_revoke", args=[3]) == "/accounts/tokens/3/revoke/"
-    for name in ("password_reset", "password_reset_done", "password_reset_complete",
-                 "password_change"):
+    for name in (
+        "password_reset",
+        "password_reset_done",
+        "password_reset_complete",
+        "password_change",
+    ):
         reverse(f"accounts:{name}")
 
 
@@ -267,8 +271,9 @@ def test_profile_needs_second_factor(client: Any, analyst: Any) -> None:
         assert client.get(reverse(url))["Location"].startswith(reverse("accounts:verify_otp"))
 
 
-def test_remove_device_only_when_not_required(client: Any, analyst: Any,
-                                              representative: Any) -> None:
+def test_remove_device_only_when_not_required(
+    client: Any, analyst: Any, representative: Any
+) -> None:
     f.login(client, analyst)
     profile = client.get(reverse("accounts:profile")).content.decode()
     assert reverse("accounts:remove_otp") in profile
@@ -332,20 +337,24 @@ def test_password_reset_lifts_lockout(client: Any, analyst: Any) -> None:
     link = re.search(r"(/accounts/password/reset/\S+/\S+/)", mail.outbox[0].body).group(1)
     page = client.get(link, follow=True)
     new_password = "a much longer new passphrase 42"
-    client.post(page.redirect_chain[-1][0],
-                {"new_password1": new_password, "new_password2": new_password})
+    client.post(
+        page.redirect_chain[-1][0], {"new_password1": new_password, "new_password2": new_password}
+    )
     assert sign_in(client, "ana", new_password).status_code == 302
 
 
 def test_password_change(client: Any, analyst: Any) -> None:
     f.login(client, analyst)
     url = reverse("accounts:password_change")
-    short = client.post(url, {"old_password": f.PASSWORD, "new_password1": "short",
-                              "new_password2": "short"})
+    short = client.post(
+        url, {"old_password": f.PASSWORD, "new_password1": "short", "new_password2": "short"}
+    )
     assert short.status_code == 200
     new_password = "another long passphrase 2026"
-    response = client.post(url, {"old_password": f.PASSWORD, "new_password1": new_password,
-                                 "new_password2": new_password})
+    response = client.post(
+        url,
+        {"old_password": f.PASSWORD, "new_password1": new_password, "new_password2": new_password},
+    )
     assert response["Location"] == reverse("accounts:profile")
     analyst.refresh_from_db()
     assert analyst.check_password(new_password)
@@ -372,7 +381,8 @@ def test_admin_is_read_mostly(client: Any, analyst: Any) -> None:
     detail = client.get(f"/django-admin/accounts/apitoken/{token.pk}/change/").content.decode()
     assert token.secret_hash not in detail
     assert client.get("/django-admin/accounts/apitoken/add/").status_code == 403
-    client.post("/django-admin/accounts/apitoken/",
-                {"action": "revoke", "_selected_action": [token.pk]})
+    client.post(
+        "/django-admin/accounts/apitoken/", {"action": "revoke", "_selected_action": [token.pk]}
+    )
     token.refresh_from_db()
     assert token.revoked_at is not None

@@ -42,9 +42,11 @@ def trail(analyst: Any, olga: Any) -> dict[str, Any]:
 
 def summaries(response: Any) -> str:
     html = response.content.decode()
-    return html.split('id="audit-entries"', 1)[1].split("</table>", 1)[0] if (
-        'id="audit-entries"' in html
-    ) else ""
+    return (
+        html.split('id="audit-entries"', 1)[1].split("</table>", 1)[0]
+        if ('id="audit-entries"' in html)
+        else ""
+    )
 
 
 def test_actions_create_entries(trail: dict, analyst: Any, member_org: Any) -> None:
@@ -99,8 +101,9 @@ def test_anonymous_is_sent_to_login(client: Any) -> None:
     assert reverse("accounts:login") in response["Location"]
 
 
-def test_filters(client: Any, coordinator: Any, analyst: Any, olga: Any, trail: dict,
-                 other_org: Any) -> None:
+def test_filters(
+    client: Any, coordinator: Any, analyst: Any, olga: Any, trail: dict, other_org: Any
+) -> None:
     groups.join_group(trail["mine"], by=olga)
     f.login(client, coordinator)
     table = summaries(client.get(reverse("audit:list"), {"action": "group.joined"}))
@@ -201,6 +204,10 @@ def test_admin_is_read_only(client: Any, trail: dict) -> None:
     assert client.get("/django-admin/audit/auditentry/").status_code == 200
     assert client.get(f"/django-admin/audit/auditentry/{entry.pk}/change/").status_code == 200
     assert client.get("/django-admin/audit/auditentry/add/").status_code == 403
-    assert client.post(f"/django-admin/audit/auditentry/{entry.pk}/delete/",
-                       {"post": "yes"}).status_code == 403
+    assert (
+        client.post(
+            f"/django-admin/audit/auditentry/{entry.pk}/delete/", {"post": "yes"}
+        ).status_code
+        == 403
+    )
     assert AuditEntry.objects.filter(pk=entry.pk).exists()

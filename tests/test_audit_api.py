@@ -48,11 +48,22 @@ def test_entries_and_visibility(
     assert everything["count"] == 2
     newest = everything["items"][0]
     assert set(newest) == {
-        "sequence", "timestamp", "actor", "action", "organisation", "target_type", "target_id",
-        "summary", "data", "entry_hash", "previous_hash",
+        "sequence",
+        "timestamp",
+        "actor",
+        "action",
+        "organisation",
+        "target_type",
+        "target_id",
+        "summary",
+        "data",
+        "entry_hash",
+        "previous_hash",
     }
     assert (newest["actor"], newest["organisation"], newest["summary"]) == (
-        "olga", "grid-operator", "Working group Grid Private was created",
+        "olga",
+        "grid-operator",
+        "Working group Grid Private was created",
     )
     entry = AuditEntry.objects.get(sequence=newest["sequence"])
     assert newest["entry_hash"] == entry.entry_hash
@@ -74,8 +85,13 @@ def test_entries_and_visibility(
 
 def test_bad_filters_are_422(client: Any, analyst: Any) -> None:
     auth = bearer(analyst)
-    for query in ("date_from=yesterday", "date_from=2030-01-02&date_to=2030-01-01",
-                  f"action={'x' * 65}", "limit=abc", "offset=-1"):
+    for query in (
+        "date_from=yesterday",
+        "date_from=2030-01-02&date_to=2030-01-01",
+        f"action={'x' * 65}",
+        "limit=abc",
+        "offset=-1",
+    ):
         response = client.get(f"{API}/audit?{query}", **auth)
         assert response.status_code == 422, query
         assert "detail" in response.json()
@@ -87,6 +103,8 @@ def test_verify_is_for_coordinators(
     assert client.get(f"{API}/audit/verify", **bearer(analyst)).status_code == 403
     report = client.get(f"{API}/audit/verify", **bearer(coordinator)).json()
     assert report == {
-        "ok": True, "checked": AuditEntry.objects.count(), "first_broken_sequence": None,
+        "ok": True,
+        "checked": AuditEntry.objects.count(),
+        "first_broken_sequence": None,
         "problem": "",
     }

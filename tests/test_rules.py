@@ -129,7 +129,11 @@ def test_non_representative_cannot_accept(client: Any, rules: list) -> None:
 
 
 def test_publishing_requires_reacceptance_and_keeps_history(
-    client: Any, coordinator: Any, member_org: Any, analyst: Any, representative: Any,
+    client: Any,
+    coordinator: Any,
+    member_org: Any,
+    analyst: Any,
+    representative: Any,
 ) -> None:
     assert policy.can_read_restricted(analyst)
     f.login(client, coordinator)
@@ -145,7 +149,9 @@ def test_publishing_requires_reacceptance_and_keeps_history(
     assert response.status_code == 302
     version = charter().current_version
     assert (version.number, version.change_summary, version.published_by) == (
-        2, "Clearer wording", coordinator,
+        2,
+        "Clearer wording",
+        coordinator,
     )
     assert AuditEntry.objects.filter(action="rules.published", actor=coordinator).exists()
     assert len(mail.outbox) == 1
@@ -164,8 +170,9 @@ def test_publishing_requires_reacceptance_and_keeps_history(
     assert policy.can_read_restricted(fresh(analyst))
     # Acceptance of version 1 is still on record, next to version 2.
     numbers = set(
-        RuleAcceptance.objects.filter(organisation=member_org, version__document__kind="charter")
-        .values_list("version__number", flat=True)
+        RuleAcceptance.objects.filter(
+            organisation=member_org, version__document__kind="charter"
+        ).values_list("version__number", flat=True)
     )
     assert numbers == {1, 2}
     history = client.get(reverse("rules:acceptances")).content.decode()
@@ -211,10 +218,7 @@ def test_acceptance_history_follows_the_policy(
     html = client.get(reverse("rules:acceptances")).content.decode()
     assert "Secret Other Org" in html
     standings = html.split('id="standings"', 1)[1].split("</table>", 1)[0]
-    rows = {
-        row.split("<td>", 2)[1].split("</td>")[0]: row
-        for row in standings.split("<tr>")[2:]
-    }
+    rows = {row.split("<td>", 2)[1].split("</td>")[0]: row for row in standings.split("<tr>")[2:]}
     assert "Yes" in rows["Energy Company"]
     assert "No" in rows["Laggard Ltd"]
     assert "Charter v1" in rows["Laggard Ltd"]

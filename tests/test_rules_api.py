@@ -64,8 +64,9 @@ def test_publish_by_coordinator_only(client: Any, coordinator: Any, representati
         response = client.post(url, bad, content_type="application/json", **bearer(coordinator))
         assert response.status_code == 422, bad
     # A read-only token may not publish.
-    response = client.post(url, payload, content_type="application/json",
-                           **bearer(coordinator, write=False))
+    response = client.post(
+        url, payload, content_type="application/json", **bearer(coordinator, write=False)
+    )
     assert response.status_code == 403
     assert RuleVersion.objects.filter(document__kind="charter").count() == 2
 
@@ -86,8 +87,9 @@ def test_accept_current_version(
 
     rep = bearer(representative)
     # Only the current version can be accepted.
-    old = client.post(f"{API}/rules/charter/versions/1/accept", body,
-                      content_type="application/json", **rep)
+    old = client.post(
+        f"{API}/rules/charter/versions/1/accept", body, content_type="application/json", **rep
+    )
     assert old.status_code == 409
     response = client.post(url, body, content_type="application/json", **rep)
     assert response.status_code == 201

@@ -60,9 +60,11 @@ def test_create_token_in_the_page_shows_it_once(client: Any, analyst: Any) -> No
 def test_token_form_errors_change_nothing(client: Any, analyst: Any) -> None:
     f.login(client, analyst)
     url = reverse("accounts:tokens")
-    for data in ({"name": "", "expires_in_days": "30"},
-                 {"name": "x", "expires_in_days": "1000"},
-                 {"name": "x" * 101, "expires_in_days": "30"}):
+    for data in (
+        {"name": "", "expires_in_days": "30"},
+        {"name": "x", "expires_in_days": "1000"},
+        {"name": "x" * 101, "expires_in_days": "30"},
+    ):
         response = client.post(url, data)
         assert response.status_code == 200
         assert 'id="new-token"' not in response.content.decode()
@@ -114,16 +116,20 @@ def test_bearer_me(client: Any, representative: Any, member_org: Any) -> None:
     assert body["full_name"] == "Rita Representative"
     assert body["is_coordinator"] is False
     assert body["memberships"] == [
-        {"organisation": member_org.slug, "name": member_org.name,
-         "roles": ["representative", "org_admin"]}
+        {
+            "organisation": member_org.slug,
+            "name": member_org.name,
+            "roles": ["representative", "org_admin"],
+        }
     ]
     assert body["standing"] == {"good": True, "reason": ""}
 
 
 def test_read_only_token_cannot_write(client: Any, analyst: Any) -> None:
     _, raw = token_for(analyst, write=False)
-    response = client.post(f"{API}/tokens", {"name": "x"}, content_type="application/json",
-                           **bearer(raw))
+    response = client.post(
+        f"{API}/tokens", {"name": "x"}, content_type="application/json", **bearer(raw)
+    )
     assert response.status_code == 403
     assert "read-only" in response.json()["detail"]
     assert ApiToken.objects.count() == 1
@@ -188,21 +194,27 @@ def test_api_create_list_revoke(client: Any, analyst: Any) -> None:
 
 @pytest.mark.parametrize(
     "payload",
-    [{"name": "", "expires_in_days": 7}, {"name": "x", "expires_in_days": 0},
-     {"name": "x", "expires_in_days": 366}, {"name": "x" * 101},
-     {"name": "x", "expires_in_days": 10**30}, {"name": "x", "can_write": "maybe"}, {}],
+    [
+        {"name": "", "expires_in_days": 7},
+        {"name": "x", "expires_in_days": 0},
+        {"name": "x", "expires_in_days": 366},
+        {"name": "x" * 101},
+        {"name": "x", "expires_in_days": 10**30},
+        {"name": "x", "can_write": "maybe"},
+        {},
+    ],
 )
 def test_api_create_rejects_bad_input(client: Any, analyst: Any, payload: dict) -> None:
     _, raw = token_for(analyst, write=True)
-    response = client.post(f"{API}/tokens", payload, content_type="application/json",
-                           **bearer(raw))
+    response = client.post(f"{API}/tokens", payload, content_type="application/json", **bearer(raw))
     assert response.status_code in (400, 422)
     assert "detail" in response.json()
     assert ApiToken.objects.count() == 1
 
 
-def test_api_revoke_others(client: Any, analyst: Any, representative: Any,
-                           coordinator: Any) -> None:
+def test_api_revoke_others(
+    client: Any, analyst: Any, representative: Any, coordinator: Any
+) -> None:
     theirs, _ = token_for(representative)
     _, mine = token_for(analyst, write=True)
     _, coord = token_for(coordinator, write=True)
@@ -227,8 +239,9 @@ def test_api_session_auth_needs_second_factor(client: Any, analyst: Any) -> None
 # --- People (coordinators) --------------------------------------------------------------------
 
 
-def test_people_for_coordinators_only(client: Any, analyst: Any, coordinator: Any,
-                                      member_org: Any) -> None:
+def test_people_for_coordinators_only(
+    client: Any, analyst: Any, coordinator: Any, member_org: Any
+) -> None:
     _, ana = token_for(analyst, write=True)
     _, coord = token_for(coordinator, write=True)
 
@@ -249,8 +262,9 @@ def test_people_patch(client: Any, analyst: Any, coordinator: Any) -> None:
     url = f"{API}/people/ana"
     body = {"is_coordinator": True}
 
-    assert client.patch(url, body, content_type="application/json",
-                        **bearer(ana)).status_code == 403
+    assert (
+        client.patch(url, body, content_type="application/json", **bearer(ana)).status_code == 403
+    )
     analyst.refresh_from_db()
     assert not analyst.is_coordinator
 
@@ -261,13 +275,25 @@ def test_people_patch(client: Any, analyst: Any, coordinator: Any) -> None:
     assert analyst.is_coordinator
     assert AuditEntry.objects.filter(action="account.coordinator_changed").exists()
 
-    assert client.patch(f"{API}/people/nobody", body, content_type="application/json",
-                        **bearer(coord)).status_code == 404
-    own = client.patch(f"{API}/people/coord", {"is_coordinator": False},
-                       content_type="application/json", **bearer(coord))
+    assert (
+        client.patch(
+            f"{API}/people/nobody", body, content_type="application/json", **bearer(coord)
+        ).status_code
+        == 404
+    )
+    own = client.patch(
+        f"{API}/people/coord",
+        {"is_coordinator": False},
+        content_type="application/json",
+        **bearer(coord),
+    )
     assert own.status_code == 409
-    assert client.patch(url, {"is_coordinator": "perhaps"}, content_type="application/json",
-                        **bearer(coord)).status_code == 422
+    assert (
+        client.patch(
+            url, {"is_coordinator": "perhaps"}, content_type="application/json", **bearer(coord)
+        ).status_code
+        == 422
+    )
 
 
 # --- The command -------------------------------------------------------------------------------

@@ -50,12 +50,19 @@ def test_create_groups_of_each_visibility(client: Any, analyst: Any, member_org:
     assert "Create a working group" in page
     assert client.get(reverse("workgroups:create")).status_code == 200
     for name, visibility in [
-        ("Grid Security", "open"), ("Threat Intel", "invite-only"), ("Red Team", "confidential"),
+        ("Grid Security", "open"),
+        ("Threat Intel", "invite-only"),
+        ("Red Team", "confidential"),
     ]:
         response = client.post(
             reverse("workgroups:create"),
-            {"name": name, "description": "Why we meet", "visibility": visibility,
-             "sector": "", "organisation": member_org.pk},
+            {
+                "name": name,
+                "description": "Why we meet",
+                "visibility": visibility,
+                "sector": "",
+                "organisation": member_org.pk,
+            },
         )
         assert response.status_code == 302
         group = WorkingGroup.objects.get(name=name)
@@ -63,7 +70,10 @@ def test_create_groups_of_each_visibility(client: Any, analyst: Any, member_org:
         assert group.visibility == visibility
         owner = group.memberships.get()
         assert (owner.user, owner.organisation, owner.is_owner, owner.state) == (
-            analyst, member_org, True, "active",
+            analyst,
+            member_org,
+            True,
+            "active",
         )
         assert AuditEntry.objects.filter(action="group.created", target_id=str(group.pk)).exists()
     listing = client.get(reverse("workgroups:list")).content.decode()

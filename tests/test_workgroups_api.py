@@ -52,14 +52,23 @@ def test_create_list_and_read(client: Any, analyst: Any, member_org: Any) -> Non
     auth = bearer(analyst)
     response = client.post(
         f"{API}/groups",
-        {"name": "Grid Security", "description": "Why", "visibility": "invite-only",
-         "sector": "energy", "organisation": member_org.slug},
-        content_type=JSON, **auth,
+        {
+            "name": "Grid Security",
+            "description": "Why",
+            "visibility": "invite-only",
+            "sector": "energy",
+            "organisation": member_org.slug,
+        },
+        content_type=JSON,
+        **auth,
     )
     assert response.status_code == 201
     data = response.json()
     assert (data["slug"], data["visibility"], data["sector"], data["member_count"]) == (
-        "grid-security", "invite-only", "energy", 1,
+        "grid-security",
+        "invite-only",
+        "energy",
+        1,
     )
     assert data["members"][0]["username"] == "ana"
     assert data["members"][0]["is_owner"] is True
@@ -97,8 +106,9 @@ def test_join_request_approve_and_leave(client: Any, analyst: Any, olga: Any) ->
     assert response.json()["state"] == "requested"
     assert client.post(f"{base}/join", content_type=JSON, **bearer(olga)).status_code == 409
     # Only owners decide.
-    response = client.patch(f"{base}/members/olga", {"approve": True}, content_type=JSON,
-                            **bearer(olga))
+    response = client.patch(
+        f"{base}/members/olga", {"approve": True}, content_type=JSON, **bearer(olga)
+    )
     assert response.status_code == 404
 
     owner = bearer(analyst)
@@ -108,8 +118,12 @@ def test_join_request_approve_and_leave(client: Any, analyst: Any, olga: Any) ->
     response = client.patch(f"{base}/members/olga", {"approve": True}, content_type=JSON, **owner)
     assert response.status_code == 409
     assert client.patch(f"{base}/members/olga", {}, content_type=JSON, **owner).status_code == 400
-    assert client.patch(f"{base}/members/nobody", {"is_owner": True}, content_type=JSON,
-                        **owner).status_code == 404
+    assert (
+        client.patch(
+            f"{base}/members/nobody", {"is_owner": True}, content_type=JSON, **owner
+        ).status_code
+        == 404
+    )
 
     # The last owner cannot leave; after handing over, they can.
     response = client.post(f"{base}/leave", **owner)
@@ -126,40 +140,66 @@ def test_invite_remove_and_update(
     group = make_group(analyst, "Intel", "invite-only")
     base = f"{API}/groups/{group.slug}"
     owner = bearer(analyst)
-    response = client.post(f"{base}/members", {"username": "olga", "organisation": other_org.slug},
-                           content_type=JSON, **owner)
+    response = client.post(
+        f"{base}/members",
+        {"username": "olga", "organisation": other_org.slug},
+        content_type=JSON,
+        **owner,
+    )
     assert response.status_code == 201
     assert response.json()["state"] == "invited"
-    response = client.post(f"{base}/members", {"username": "olga", "organisation": other_org.slug},
-                           content_type=JSON, **owner)
+    response = client.post(
+        f"{base}/members",
+        {"username": "olga", "organisation": other_org.slug},
+        content_type=JSON,
+        **owner,
+    )
     assert response.status_code == 409
-    response = client.post(f"{base}/members", {"username": "olga", "organisation": member_org.slug},
-                           content_type=JSON, **owner)
+    response = client.post(
+        f"{base}/members",
+        {"username": "olga", "organisation": member_org.slug},
+        content_type=JSON,
+        **owner,
+    )
     assert response.status_code == 400
-    assert client.post(f"{base}/members", {"username": "olga"}, content_type=JSON,
-                       **owner).status_code == 422
+    assert (
+        client.post(f"{base}/members", {"username": "olga"}, content_type=JSON, **owner).status_code
+        == 422
+    )
     # A member who does not own the group cannot invite or change it.
-    response = client.post(f"{base}/members", {"username": "ana", "organisation": member_org.slug},
-                           content_type=JSON, **bearer(olga))
+    response = client.post(
+        f"{base}/members",
+        {"username": "ana", "organisation": member_org.slug},
+        content_type=JSON,
+        **bearer(olga),
+    )
     assert response.status_code == 404
 
-    response = client.patch(base, {"description": "Shared purpose", "sector": "energy"},
-                            content_type=JSON, **owner)
+    response = client.patch(
+        base, {"description": "Shared purpose", "sector": "energy"}, content_type=JSON, **owner
+    )
     assert response.status_code == 200
     assert (response.json()["description"], response.json()["sector"]) == (
-        "Shared purpose", "energy",
+        "Shared purpose",
+        "energy",
     )
     response = client.patch(base, {"visibility": "secret"}, content_type=JSON, **owner)
     assert response.status_code == 422
-    assert client.patch(base, {"description": "x"}, content_type=JSON,
-                        **bearer(olga)).status_code == 404
+    assert (
+        client.patch(base, {"description": "x"}, content_type=JSON, **bearer(olga)).status_code
+        == 404
+    )
 
     assert client.delete(f"{base}/members/olga", **owner).status_code == 204
     assert not group.memberships.filter(user=olga).exists()
     # Read-only tokens read, but do not write.
     assert client.get(base, **bearer(analyst, write=False)).status_code == 200
-    assert client.patch(base, {"description": "y"}, content_type=JSON,
-                        **bearer(analyst, write=False)).status_code == 403
+    assert (
+        client.patch(
+            base, {"description": "y"}, content_type=JSON, **bearer(analyst, write=False)
+        ).status_code
+        == 403
+    )
 
 
 def test_confidential_group_in_the_api(

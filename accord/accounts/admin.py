@@ -29,12 +29,21 @@ class UserAdmin(BaseUserAdmin):
     fieldsets = (
         (None, {"fields": ("username", "password")}),
         (_("Profile"), {"fields": ("full_name", "email", "timezone")}),
-        (_("Roles"), {"fields": ("is_active", "is_coordinator", "is_demo", "is_staff",
-                                  "is_superuser")}),
+        (
+            _("Roles"),
+            {"fields": ("is_active", "is_coordinator", "is_demo", "is_staff", "is_superuser")},
+        ),
         (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
-    readonly_fields = ("username", "is_coordinator", "is_demo", "is_staff", "is_superuser",
-                       "last_login", "date_joined")
+    readonly_fields = (
+        "username",
+        "is_coordinator",
+        "is_demo",
+        "is_staff",
+        "is_superuser",
+        "last_login",
+        "date_joined",
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # People join through applications and invitations, not the admin.
@@ -47,12 +56,28 @@ class UserAdmin(BaseUserAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ("name", "key_id", "user", "can_write", "created_at", "expires_at",
-                    "last_used_at", "revoked_at")
+    list_display = (
+        "name",
+        "key_id",
+        "user",
+        "can_write",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    )
     list_filter = ("can_write",)
     search_fields = ("name", "key_id", "user__username")
-    fields = ("name", "user", "key_id", "can_write", "created_at", "expires_at",
-              "last_used_at", "revoked_at")
+    fields = (
+        "name",
+        "user",
+        "key_id",
+        "can_write",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    )
     readonly_fields = fields
     actions = ["revoke"]
 

@@ -113,8 +113,9 @@ def _memberships(user: User) -> list[dict[str, Any]]:
             )
             if held
         ]
-        result.append({"organisation": m.organisation.slug, "name": m.organisation.name,
-                       "roles": roles})
+        result.append(
+            {"organisation": m.organisation.slug, "name": m.organisation.name, "roles": roles}
+        )
     return result
 
 
@@ -201,8 +202,9 @@ def update_person(request: HttpRequest, username: str, payload: PersonPatch) -> 
     if person is None:
         raise policy.NotVisible()
     try:
-        services.set_coordinator(person, is_coordinator=payload.is_coordinator, by=by,
-                                 request=request)
+        services.set_coordinator(
+            person, is_coordinator=payload.is_coordinator, by=by, request=request
+        )
     except services.AccountError as exc:
         raise HttpError(409, str(exc)) from exc
     return person

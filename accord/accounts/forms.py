@@ -72,7 +72,7 @@ class TokenForm(forms.Form):
     name = forms.CharField(
         label=_("Name"),
         max_length=100,
-        help_text=_("What the token is for, e.g. \"SIEM export\"."),
+        help_text=_('What the token is for, e.g. "SIEM export".'),
     )
     can_write = forms.BooleanField(
         label=_("Read and write"),

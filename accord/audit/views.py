@@ -28,8 +28,11 @@ class DateInput(forms.DateInput):
 class AuditFilterForm(forms.Form):
     action = forms.ChoiceField(label=_("Action"), required=False)
     organisation = forms.ModelChoiceField(
-        label=_("Organisation"), queryset=Organisation.objects.none(), to_field_name="slug",
-        required=False, empty_label=_("Any"),
+        label=_("Organisation"),
+        queryset=Organisation.objects.none(),
+        to_field_name="slug",
+        required=False,
+        empty_label=_("Any"),
     )
     actor = forms.CharField(label=_("Actor (user name)"), max_length=150, required=False)
     date_from = forms.DateField(label=_("From"), required=False, widget=DateInput)
@@ -79,9 +82,9 @@ def entry_list(request: HttpRequest) -> HttpResponse:
     shown = entries
     if form.is_bound and form.is_valid():
         shown = filter_entries(entries, form.cleaned_data)
-    page = Paginator(
-        shown.select_related("organisation").order_by("-sequence"), 50
-    ).get_page(request.GET.get("page"))
+    page = Paginator(shown.select_related("organisation").order_by("-sequence"), 50).get_page(
+        request.GET.get("page")
+    )
     query = request.GET.copy()
     query.pop("page", None)
     context = {

@@ -127,9 +127,7 @@ def get_document(request: HttpRequest, kind: str) -> dict[str, Any]:
         "kind": document.kind,
         "title": document.title,
         "current_version": _summary(document.current_version),
-        "versions": [
-            _summary(v) for v in document.versions.filter(published_at__isnull=False)
-        ],
+        "versions": [_summary(v) for v in document.versions.filter(published_at__isnull=False)],
     }
 
 

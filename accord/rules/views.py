@@ -147,7 +147,9 @@ def publish(request: HttpRequest, kind: str) -> HttpResponse:
     else:
         form = PublishForm(initial={"body": current.body if current else ""})
     return render(
-        request, "rules/publish.html", {"document": doc, "current": current, "form": form},
+        request,
+        "rules/publish.html",
+        {"document": doc, "current": current, "form": form},
         status=status,
     )
 

@@ -54,22 +54,30 @@ class GroupFilterForm(forms.Form):
         required=False,
     )
     sector = forms.ModelChoiceField(
-        label=_("Sector"), queryset=Sector.objects.all(), to_field_name="code",
-        required=False, empty_label=_("Any"),
+        label=_("Sector"),
+        queryset=Sector.objects.all(),
+        to_field_name="code",
+        required=False,
+        empty_label=_("Any"),
     )
 
 
 class GroupSettingsForm(forms.Form):
     description = forms.CharField(
-        label=_("Purpose"), widget=forms.Textarea(attrs={"rows": 6}), max_length=4000,
+        label=_("Purpose"),
+        widget=forms.Textarea(attrs={"rows": 6}),
+        max_length=4000,
         required=False,
     )
     visibility = forms.ChoiceField(
-        label=_("Visibility"), choices=WorkingGroup.Visibility.choices,
+        label=_("Visibility"),
+        choices=WorkingGroup.Visibility.choices,
         initial=WorkingGroup.Visibility.OPEN,
     )
     sector = forms.ModelChoiceField(
-        label=_("Sector"), queryset=Sector.objects.all(), required=False,
+        label=_("Sector"),
+        queryset=Sector.objects.all(),
+        required=False,
         empty_label=_("No particular sector"),
     )
 
@@ -77,7 +85,8 @@ class GroupSettingsForm(forms.Form):
 class GroupCreateForm(OrganisationChoiceMixin, GroupSettingsForm):
     name = forms.CharField(label=_("Name"), max_length=120)
     organisation = forms.ModelChoiceField(
-        label=_("On behalf of"), queryset=Organisation.objects.none(),
+        label=_("On behalf of"),
+        queryset=Organisation.objects.none(),
         help_text=_("The organisation you represent in this group."),
     )
     field_order = ["name", "description", "visibility", "sector", "organisation"]
@@ -115,7 +124,8 @@ class InviteForm(forms.Form):
     they would represent in it."""
 
     membership = MembershipChoiceField(
-        label=_("Person and organisation"), queryset=Membership.objects.none(),
+        label=_("Person and organisation"),
+        queryset=Membership.objects.none(),
         empty_label=_("Choose a person"),
     )
 

@@ -109,7 +109,9 @@ def create(request: HttpRequest) -> HttpResponse:
     status = 400 if request.method == "POST" else 200
     has_organisation = acting_organisations(user).exists()
     return render(
-        request, "workgroups/create.html", {"form": form, "has_organisation": has_organisation},
+        request,
+        "workgroups/create.html",
+        {"form": form, "has_organisation": has_organisation},
         status=status,
     )
 
@@ -120,7 +122,10 @@ def _group(request: HttpRequest, slug: str) -> WorkingGroup:
 
 
 def _render_detail(
-    request: HttpRequest, group: WorkingGroup, *, invite_form: InviteForm | None = None,
+    request: HttpRequest,
+    group: WorkingGroup,
+    *,
+    invite_form: InviteForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     user = request.user
@@ -137,7 +142,8 @@ def _render_detail(
         "member_count": group.memberships.filter(state=State.ACTIVE).count(),
         "roster_is_partial": group.is_confidential and not sees_everyone,
         "can_manage": can_manage,
-        "can_join": mine is None and policy.can_join_group(user, group)
+        "can_join": mine is None
+        and policy.can_join_group(user, group)
         and not group.is_confidential,
         "join_form": JoinForm(user=user) if mine is None or mine.state == State.INVITED else None,
         "invite_form": invite_form or (InviteForm(group=group) if can_manage else None),
@@ -205,7 +211,10 @@ def invite(request: HttpRequest, slug: str) -> HttpResponse:
         chosen = form.cleaned_data["membership"]
         try:
             services.invite_to_group(
-                group, user=chosen.user, organisation=chosen.organisation, by=request.user,
+                group,
+                user=chosen.user,
+                organisation=chosen.organisation,
+                by=request.user,
                 request=request,
             )
         except services.GroupError as exc:
@@ -286,7 +295,9 @@ def edit(request: HttpRequest, slug: str) -> HttpResponse:
     if not policy.can_manage_group(request.user, group):
         raise policy.NotVisible()
     initial = {
-        "description": group.description, "visibility": group.visibility, "sector": group.sector
+        "description": group.description,
+        "visibility": group.visibility,
+        "sector": group.sector,
     }
     form = GroupSettingsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
