@@ -524,6 +524,16 @@ def can_participate(user: Any, report: Any) -> bool:
     return context.good and bool(context.good_org_ids) and not report.is_withdrawn
 
 
+def require_participation(user: Any, report: Any) -> None:
+    """Refuse, with the reason, someone who may not comment on or sight this report."""
+    if can_participate(user, report):
+        return
+    if report.is_withdrawn:
+        raise PolicyDenied(_("This report was withdrawn."))
+    require_restricted(user)
+    raise PolicyDenied(_("Only members of an organisation in good standing can take part here."))
+
+
 def can_look_up_reporter(user: Any, report: Any) -> bool:
     """Only a coordinator may find out who is behind a pseudonym — and each look is audited.
     Nobody, the coordinator included, can do so for an anonymous report."""

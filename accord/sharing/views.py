@@ -562,16 +562,6 @@ def detail(request: HttpRequest, pk: Any) -> HttpResponse:
     return _render_detail(request, policy.get_report(request.user, pk))
 
 
-def _require_participation(user: Any, report: Report) -> None:
-    if not policy.can_participate(user, report):
-        if report.is_withdrawn:
-            raise policy.PolicyDenied(_("This report was withdrawn."))
-        policy.require_restricted(user)
-        raise policy.PolicyDenied(
-            _("Only members of an organisation in good standing can take part here.")
-        )
-
-
 def _back(report: Report, anchor: str = "") -> HttpResponse:
     url = reverse("sharing:detail", args=[report.pk])
     return redirect(f"{url}#{anchor}" if anchor else url)
@@ -632,7 +622,7 @@ def look_up_reporter(request: HttpRequest, pk: Any) -> HttpResponse:
 def comment(request: HttpRequest, pk: Any) -> HttpResponse:
     user = request.user
     report = policy.get_report(user, pk)
-    _require_participation(user, report)
+    policy.require_participation(user, report)
     form = CommentForm(request.POST, report=report, organisations=_acting_choices(user))
     if form.is_valid():
         data = form.cleaned_data
@@ -662,7 +652,7 @@ def comment(request: HttpRequest, pk: Any) -> HttpResponse:
 def sighting(request: HttpRequest, pk: Any) -> HttpResponse:
     user = request.user
     report = policy.get_report(user, pk)
-    _require_participation(user, report)
+    policy.require_participation(user, report)
     observables = list(
         report.observations.order_by("position").values_list(
             "observable__kind", "observable__value"

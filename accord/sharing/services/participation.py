@@ -44,16 +44,6 @@ def _participating_organisation(user: Any, organisation_id: int | None) -> Organ
     return Organisation.objects.get(pk=organisation_id)
 
 
-def _require_participation(user: Any, report: Report) -> None:
-    if not policy.can_participate(user, report):
-        if report.is_withdrawn:
-            raise SharingError(_("This report was withdrawn."))
-        policy.require_restricted(user)
-        raise policy.PolicyDenied(
-            _("You need to belong to a member organisation in good standing.")
-        )
-
-
 # --- Comments -------------------------------------------------------------------------
 
 
@@ -78,7 +68,7 @@ def add_comment(
 ) -> Comment:
     """``report`` must come from ``policy.get_report``. The comment inherits the
     report's marking; the commenter may tighten it, never relax it."""
-    _require_participation(user, report)
+    policy.require_participation(user, report)
     errors: dict[str, str] = {}
     body = (body or "").strip()
     if not body:
@@ -176,7 +166,7 @@ def record_sighting(
     request: Any = None,
 ) -> Sighting:
     """ "We saw this too" — for the report, or for one of its observables."""
-    _require_participation(user, report)
+    policy.require_participation(user, report)
     errors: dict[str, str] = {}
     observable_row = None
     if observable:
