@@ -122,16 +122,3 @@ def correlations_for_values(user: Any, pairs: list[tuple[str, str]]) -> list[Cor
         for obs in Observable.objects.filter(value__in=[v for _k, v in pairs])
     }
     return correlate(user, [(known.get(pair), pair[0], pair[1], "") for pair in pairs])
-
-
-def correlation_totals(user: Any, report: Report) -> dict[str, int]:
-    """How many other visible reports share at least one observable — for feed badges."""
-    own = report.observations.values("observable_id")
-    visible = policy.reports_visible_to(user).exclude(pk=report.pk)
-    count = (
-        ReportObservable.objects.filter(observable_id__in=own, report__in=visible.values("pk"))
-        .values("report_id")
-        .distinct()
-        .count()
-    )
-    return {"related_reports": count}
