@@ -578,3 +578,32 @@ def attachments_visible_to(user: Any, report: Any) -> QuerySet[Any]:
 def can_manage_sharing_settings(user: Any) -> bool:
     """Severity weights and thresholds, and the list of values too common to correlate."""
     return is_coordinator(user)
+
+
+# --- International exchange -------------------------------------------------
+# Who may read which stored STIX object (TAXII, bundle export, peer links). A
+# report's objects follow the report: this section adds no rule of its own for
+# people, only the agreements for peers.
+
+
+def stix_objects_visible_to(user: Any) -> QuerySet[Any]:
+    """The stored STIX objects a person may read over TAXII or in an export."""
+    from accord.exchange.models import Scope, StixObject
+
+    readable = Q(scope=Scope.REPORT, report__in=reports_visible_to(user).values("pk"))
+    context = sharing_context(user)
+    if context.authenticated:
+        readable |= Q(scope=Scope.PUBLIC)
+    if context.good:
+        readable |= Q(scope__in=[Scope.NAMED, Scope.CONTACT])
+    return StixObject.objects.filter(readable)
+
+
+def reports_for_peer(peer: Any) -> QuerySet[Any]:
+    """The reports a peer installation may receive under its outbound agreement."""
+    raise NotImplementedError  # written with the peer agreements
+
+
+def stix_objects_visible_to_peer(peer: Any) -> QuerySet[Any]:
+    """The stored STIX objects a peer installation may pull."""
+    raise NotImplementedError  # written with the peer agreements

@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "accord.rules",
     "accord.workgroups",
     "accord.sharing",
+    "accord.exchange",
 ]
 
 MIDDLEWARE = [

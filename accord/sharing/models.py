@@ -123,6 +123,9 @@ class Report(models.Model):
         on_delete=models.PROTECT,
         related_name="reports",
     )
+    # The reporter's consent for an AMBER report to cross to peers whose
+    # agreement allows AMBER (GREEN and CLEAR need none; stricter never cross).
+    abroad_consent = models.BooleanField(_("may be shared abroad"), default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
