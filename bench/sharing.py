@@ -563,6 +563,7 @@ def generate(args: argparse.Namespace) -> Timer:
                 "",
                 "",
                 1,
+                False,
             )
 
     fields = [
@@ -592,6 +593,7 @@ def generate(args: argparse.Namespace) -> Timer:
         "withdrawal_reason",
         "country_of_origin",
         "version",
+        "abroad_consent",
     ]
     with transaction.atomic():
         written = writer.write(Report, fields, report_rows())

@@ -316,6 +316,7 @@ def test_list_filters_and_paging(client: Any, analyst: Any, ana_auth: dict[str, 
     assert ids(client, ana_auth, "?attribution=anonymous") == set()
     listing = client.get(f"{API}/reports?limit=1", **ana_auth).json()
     assert listing["count"] == 2 and len(listing["items"]) == 1
+    assert listing["count_is_lower_bound"] is False
     assert listing["items"][0]["id"] == advisory  # newest first
     for query in [
         "?kind=poem",

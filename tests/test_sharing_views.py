@@ -947,3 +947,27 @@ def test_the_feed_counts_only_as_far_as_its_pages_need() -> None:
     assert (far.count, far.count_is_lower_bound) == (total, False)
     junk = CappedPaginator(Sector.objects.order_by("code"), 1, "not-a-number")
     assert junk.get_page("not-a-number").number == 1
+
+
+@pytest.mark.django_db
+def test_api_report_counts_stop_at_a_horizon_past_the_page(monkeypatch: Any) -> None:
+    from django.test import RequestFactory
+
+    from accord.core.pagination import CappedCountPagination
+    from accord.membership.models import Sector
+
+    monkeypatch.setattr(CappedCountPagination, "COUNT_AHEAD", 3)
+    total = Sector.objects.count()
+    paging = CappedCountPagination()
+    rows = Sector.objects.order_by("code")
+
+    def page(limit: int, offset: int) -> dict:
+        wanted = CappedCountPagination.Input(limit=limit, offset=offset)
+        return paging.paginate_queryset(rows, wanted, RequestFactory().get("/"))
+
+    first = page(2, 0)
+    assert (len(first["items"]), first["count"], first["count_is_lower_bound"]) == (2, 5, True)
+    last = page(5, total - 2)
+    assert (len(last["items"]), last["count"], last["count_is_lower_bound"]) == (2, total, False)
+    past = page(5, total + 10)
+    assert (past["items"], past["count"], past["count_is_lower_bound"]) == ([], total, False)

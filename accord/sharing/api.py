@@ -29,7 +29,7 @@ from ninja.pagination import paginate
 from pydantic import AfterValidator, StrictInt
 
 from accord import policy
-from accord.core.pagination import BoundedPagination
+from accord.core.pagination import BoundedPagination, CappedCountPagination
 from accord.membership.models import Organisation
 from accord.rules.services import render_markdown
 
@@ -719,14 +719,14 @@ def _observables(items: list[ObservableIn]) -> list[ObservableInput]:
 
 
 @router.get("/reports", response=list[ReportOut], summary="Reports you may see")
-@paginate(BoundedPagination)
+@paginate(CappedCountPagination)
 def list_reports(request: HttpRequest, filters: Query[ReportFilter]) -> Any:
     """Newest first. Without filters: every report your marking and audience allow."""
     return _with_refs(_search(request, filters)).order_by("-created_at", "id")
 
 
 @router.get("/reports/mine", response=list[ReportOut], summary="Your organisations' reports")
-@paginate(BoundedPagination)
+@paginate(CappedCountPagination)
 def list_my_reports(request: HttpRequest, filters: Query[ReportFilter]) -> Any:
     """Reports filed by your organisations, anonymous and withdrawn ones included."""
     own = policy.reports_of_my_organisations(_user(request)).values("pk")
