@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accord import policy
+from accord.core.widgets import QuickSelect
 from accord.membership.models import Organisation, Sector
 
 from .classification import (
@@ -129,13 +130,19 @@ class FeedFilterForm(forms.Form):
         help_text=gettext_lazy("Words, or an observable such as an IP address, domain or hash."),
         widget=forms.TextInput(attrs={"type": "search"}),
     )
-    kind = forms.ChoiceField(label=gettext_lazy("Kind"), required=False)
-    marking = forms.ChoiceField(label=gettext_lazy("Marking"), required=False)
-    sector = forms.ChoiceField(label=gettext_lazy("Sector"), required=False)
-    effect = forms.ChoiceField(label=gettext_lazy("Effect"), required=False)
-    type = forms.ChoiceField(label=gettext_lazy("Incident type"), required=False)
+    kind = forms.ChoiceField(label=gettext_lazy("Kind"), required=False, widget=QuickSelect)
+    marking = forms.ChoiceField(label=gettext_lazy("Marking"), required=False, widget=QuickSelect)
+    sector = forms.ChoiceField(label=gettext_lazy("Sector"), required=False, widget=QuickSelect)
+    effect = forms.ChoiceField(label=gettext_lazy("Effect"), required=False, widget=QuickSelect)
+    type = forms.ChoiceField(
+        label=gettext_lazy("Incident type"), required=False, widget=QuickSelect
+    )
     min_level = forms.TypedChoiceField(
-        label=gettext_lazy("Severity at least"), required=False, coerce=int, empty_value=None
+        label=gettext_lazy("Severity at least"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        widget=QuickSelect,
     )
     since = forms.DateField(
         label=gettext_lazy("Shared since"),
@@ -147,7 +154,9 @@ class FeedFilterForm(forms.Form):
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
     )
-    attribution = forms.ChoiceField(label=gettext_lazy("Attribution"), required=False)
+    attribution = forms.ChoiceField(
+        label=gettext_lazy("Attribution"), required=False, widget=QuickSelect
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
+
+from django.db import connection
 
 from ..models import Observable, ReportObservable
 
@@ -15,6 +18,12 @@ def observable_ids(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], An
     """Ids for (kind, value) pairs, creating the missing ones. Safe under
     concurrency: a value another transaction just created is re-read."""
     wanted = list(dict.fromkeys(pairs))
+    if connection.vendor == "postgresql" and wanted:
+        found = _insert_or_read(wanted)
+        missing = [pair for pair in wanted if pair not in found]
+        if missing:  # created meanwhile by a transaction our statement could not see
+            found.update(_lookup(missing))
+        return found
     found = _lookup(wanted)
     missing = [pair for pair in wanted if pair not in found]
     if missing:
@@ -25,6 +34,32 @@ def observable_ids(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], An
         )
         found.update(_lookup(missing))
     return found
+
+
+def _insert_or_read(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+    """PostgreSQL: one statement that inserts the new values and reads the stored
+    ones. The outer SELECT runs on the statement's snapshot, so it sees the rows
+    that were there before and the CTE returns those it added: no row twice."""
+    kinds = [kind for kind, _value in pairs]
+    values = [value for _kind, value in pairs]
+    ids = [uuid.uuid4() for _ in pairs]
+    table = Observable._meta.db_table
+    sql = f"""
+        WITH wanted AS (
+            SELECT * FROM unnest(%s::uuid[], %s::text[], %s::text[]) AS w(id, kind, value)
+        ), added AS (
+            INSERT INTO {table} (id, kind, value)
+            SELECT id, kind, value FROM wanted
+            ON CONFLICT (kind, value) DO NOTHING
+            RETURNING id, kind, value
+        )
+        SELECT id, kind, value FROM added
+        UNION ALL
+        SELECT o.id, o.kind, o.value FROM {table} o JOIN wanted w USING (kind, value)
+    """  # noqa: S608 - the table name is the model's, every value is a parameter
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ids, kinds, values])
+        return {(kind, value): pk for pk, kind, value in cursor.fetchall()}
 
 
 def _lookup(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
