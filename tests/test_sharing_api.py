@@ -1004,3 +1004,33 @@ def test_hostile_input_is_refused_without_a_server_error(
         f"{API}/observables/extract", {"text": weird}, content_type=JSON, **ana_auth
     )
     assert response.status_code == 200 and response.json()["observables"] == []
+
+
+@pytest.mark.django_db
+def test_amber_reports_carry_the_reporters_consent_to_go_abroad(
+    client: Any, analyst: Any, member_org: Any
+) -> None:
+    auth = bearer(analyst)
+    body = {
+        "kind": "advisory",
+        "title": "Patch the VPN concentrators",
+        "marking": "amber",
+        "organisation": member_org.slug,
+    }
+    made = client.post(f"{API}/reports", body | {"abroad_consent": True}, JSON, **auth)
+    assert made.status_code == 201, made.json()
+    assert made.json()["abroad_consent"] is True
+    report_id = made.json()["id"]
+    patched = client.patch(
+        f"{API}/reports/{report_id}", {"abroad_consent": False}, "application/json", **auth
+    )
+    assert patched.status_code == 200 and patched.json()["abroad_consent"] is False
+    from accord.sharing.models import Report
+
+    report = Report.objects.get(pk=report_id)
+    assert report.abroad_consent is False and report.version == 2
+    changed = report.versions.get(number=2).changed
+    assert "abroad_consent" in changed
+    f.login(client, analyst)
+    page = client.get(f"/reports/{report_id}/").content.decode()
+    assert "Stays in this country." in page

@@ -114,6 +114,9 @@ class _ReportFields(Schema):
         default_factory=dict, max_length=20, description="severity factor -> option code"
     )
     observables: list[ObservableIn] = Field(default_factory=list, max_length=MAX_OBSERVABLES)
+    abroad_consent: bool = Field(
+        False, description="TLP:AMBER only: it may go to peers whose agreement allows AMBER"
+    )
 
 
 class ReportIn(_ReportFields):
@@ -142,6 +145,7 @@ class ReportPatch(Schema):
     audience_groups: list[Code] | None = Field(None, max_length=100)
     audience_organisations: list[Code] | None = Field(None, max_length=500)
     recipients: list[Code] | None = Field(None, max_length=500)
+    abroad_consent: bool | None = None
     effects: list[Code] | None = Field(None, max_length=20)
     incident_type: Code | None = None
     task_areas: list[Code] | None = Field(None, max_length=50)
@@ -372,6 +376,7 @@ class ReportDetailOut(ReportOut):
     country_of_origin: str
     references: list[str]
     audience_details: AudienceOut
+    abroad_consent: bool = Field(description="AMBER: the reporter lets peer platforms receive it")
     classification: ClassificationOut
     severity: SeverityOut | None
     observables: list[CorrelationOut] = Field(description="with correlations over what you see")
@@ -758,6 +763,7 @@ def create_report(request: HttpRequest, payload: ReportIn) -> Status:
         audience_organisations=list(payload.audience_organisations),
         recipients=list(payload.recipients),
         attribution=payload.attribution,
+        abroad_consent=payload.abroad_consent,
         effects=list(payload.effects),
         incident_type=payload.incident_type,
         task_areas=list(payload.task_areas),

@@ -293,6 +293,14 @@ class ReportForm(PlainLabels, forms.Form):
         max_length=4000,
         help_text=_("The user names of the people who may read it, separated by commas or spaces."),
     )
+    abroad_consent = forms.BooleanField(
+        label=_("It may also go to peer countries' platforms"),
+        required=False,
+        help_text=_(
+            "Only for TLP:AMBER, and only to peers whose agreement allows AMBER. "
+            "TLP:CLEAR and TLP:GREEN need no consent; AMBER+STRICT and RED never leave the country."
+        ),
+    )
     attribution = forms.ChoiceField(
         label=_("Who may know that your organisation filed it?"),
         choices=Attribution.choices,
@@ -420,6 +428,7 @@ class ReportForm(PlainLabels, forms.Form):
             audience_groups=list(data.get("audience_groups") or []),
             audience_organisations=list(data.get("audience_organisations") or []),
             recipients=list(data.get("recipients") or []),
+            abroad_consent=bool(data.get("abroad_consent")),
             attribution=(
                 self.report.attribution
                 if self.report is not None
@@ -600,6 +609,7 @@ def initial_from_draft(draft: ReportDraft) -> dict[str, Any]:
         "audience_groups": list(draft.audience_groups),
         "audience_organisations": list(draft.audience_organisations),
         "recipients": ", ".join(draft.recipients),
+        "abroad_consent": draft.abroad_consent,
         "attribution": draft.attribution,
         "effects": list(draft.effects),
         "incident_type": draft.incident_type,

@@ -92,6 +92,7 @@ SNAPSHOT_LABELS = {
     "audience_groups": gettext_lazy("Working groups"),
     "audience_organisations": gettext_lazy("Organisations"),
     "recipients": gettext_lazy("Named recipients"),
+    "abroad_consent": gettext_lazy("May go to peer platforms"),
     "effects": gettext_lazy("Effects"),
     "incident_type": gettext_lazy("Incident type"),
     "task_areas": gettext_lazy("Task areas"),

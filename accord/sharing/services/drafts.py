@@ -59,6 +59,8 @@ class ReportDraft:
     audience_organisations: list[str] = field(default_factory=list)
     recipients: list[str] = field(default_factory=list)
     attribution: str = Attribution.NAMED
+    # Only AMBER needs it: the reporter's consent to pass the report to peer platforms.
+    abroad_consent: bool = False
     effects: list[str] = field(default_factory=list)
     incident_type: str = ""
     task_areas: list[str] = field(default_factory=list)
@@ -237,6 +239,7 @@ def _clean_distribution(
     recipients: list[Any] = []
     marking, audience = draft.marking, draft.audience
     fields["marking"], fields["audience"] = marking, audience
+    fields["abroad_consent"] = bool(draft.abroad_consent)
     fields["_resolved"] = (groups, organisations, recipients)
     if marking not in Marking.values:
         errors["marking"] = _("Choose a TLP marking: clear, green, amber, amber+strict or red.")

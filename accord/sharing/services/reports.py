@@ -96,6 +96,7 @@ def snapshot(report: Report) -> dict[str, Any]:
             report.audience_organisations.values_list("slug", flat=True)
         ),
         "recipients": sorted(report.recipients.values_list("username", flat=True)),
+        "abroad_consent": report.abroad_consent,
         "effects": report.effects,
         "incident_type": report.incident_type,
         "task_areas": sorted(report.task_areas.values_list("code", flat=True)),
@@ -233,6 +234,7 @@ def draft_from_report(report: Report) -> ReportDraft:
         audience_organisations=list(report.audience_organisations.values_list("slug", flat=True)),
         recipients=list(report.recipients.values_list("username", flat=True)),
         attribution=report.attribution,
+        abroad_consent=report.abroad_consent,
         effects=list(report.effects),
         incident_type=report.incident_type,
         task_areas=list(report.task_areas.values_list("code", flat=True)),
