@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "accord.workgroups",
     "accord.sharing",
     "accord.exchange",
+    "accord.contacts",
 ]
 
 MIDDLEWARE = [
@@ -284,6 +285,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024  # JSON and form bodies; files are
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 ACCESS_LOG = env_bool("ACCORD_ACCESS_LOG", False)
 DIGEST_HOUR_UTC = int(os.environ.get("ACCORD_DIGEST_HOUR_UTC", "6"))
+# Points of contact: how long an acknowledgement link stays valid after a check's
+# deadline, and how often `accord serve` queues the checks (sending, escalation).
+ACCORD_CONTACT_LINK_GRACE_DAYS = int(os.environ.get("ACCORD_CONTACT_LINK_GRACE_DAYS", "7"))
+ACCORD_CONTACT_CHECK_POLL_MINUTES = int(os.environ.get("ACCORD_CONTACT_CHECK_POLL_MINUTES", "15"))
 
 LOGGING = {
     "version": 1,

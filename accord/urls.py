@@ -11,6 +11,7 @@ urlpatterns = [
     path("groups/", include("accord.workgroups.urls")),
     path("audit/", include("accord.audit.urls")),
     path("reports/", include("accord.sharing.urls")),
+    path("contacts/", include("accord.contacts.urls")),
     path("api/v1/", api.urls),
     path("django-admin/", admin.site.urls),
 ]

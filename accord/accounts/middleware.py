@@ -12,7 +12,15 @@ from django.utils.http import urlencode
 from accord import policy
 
 # Paths a signed-in person can reach before finishing the second factor.
-EXEMPT_PREFIXES = ("/accounts/", "/static/", "/api/", "/invitations/", "/i18n/")
+EXEMPT_PREFIXES = (
+    "/accounts/",
+    "/static/",
+    "/api/",
+    "/invitations/",
+    "/i18n/",
+    "/contacts/ack/",  # a contact acknowledging a check by its link, signed in or not
+    "/taxii2/",  # TAXII clients authenticate each request; they have no session
+)
 
 
 def has_confirmed_device(user: object) -> bool:

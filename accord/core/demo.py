@@ -26,6 +26,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from accord.audit.services import record
+from accord.contacts.demo import load_demo as load_contacts_demo
 from accord.membership import services as membership
 from accord.membership.models import Organisation, Sector, Task
 from accord.membership.taxonomy import StakeholderGroup as G
@@ -781,6 +782,7 @@ class _Loader:
             data={"organisations": len(self.orgs), "people": len(self.users)},
         )
         load_sharing_demo()
+        load_contacts_demo()
 
     def _coordinator(self) -> Any:
         user = get_user_model().objects.create(

@@ -6,8 +6,11 @@ other background work. Ctrl-C or SIGTERM is passed on to both; when either
 child stops, the other is stopped too and the command exits, so a process
 supervisor (systemd, a container runtime) sees one service that is up or down.
 
-Beside the worker, a small scheduler thread queues the notification digest
-task once a day at ``DIGEST_HOUR_UTC`` o'clock (UTC); the worker then sends it.
+Beside the worker, small scheduler threads queue the periodic tasks, which the
+worker then runs: the notification digest once a day at ``DIGEST_HOUR_UTC``
+o'clock (UTC), and the communication checks of the points of contact (sent
+when due, escalated after their deadline) every
+``ACCORD_CONTACT_CHECK_POLL_MINUTES``.
 """
 
 from __future__ import annotations
@@ -143,7 +146,7 @@ class Command(BaseCommand):
         self._warn_about_migrations()
         call_command("collectstatic", interactive=False, verbosity=0)
         commands = {"web": self._gunicorn(options)}
-        scheduler = None
+        schedulers: list[Any] = []
         if not options["no_worker"]:
             worker = self._worker()
             if worker is None:
@@ -152,14 +155,14 @@ class Command(BaseCommand):
                 )
             else:
                 commands["worker"] = worker
-                scheduler = self._scheduler()
+                schedulers = self._schedulers()
         # Close our own connection: the children open theirs, and SQLite dislikes idle holders.
         connections.close_all()
         url = f"http://{_bind_address(options['host'], options['port'])}/"
         self.stdout.write(self.style.SUCCESS(_("Accord is serving on %(url)s") % {"url": url}))
         self.stdout.write(_("Press Ctrl-C to stop."))
         self.stdout.flush()
-        code = self._supervise(commands, scheduler)
+        code = self._supervise(commands, schedulers)
         if code:
             raise CommandError(
                 _("A child process stopped with exit status %(code)s.") % {"code": code}
@@ -206,19 +209,21 @@ class Command(BaseCommand):
             return None
         return [sys.executable, "-m", "accord.cli", "db_worker", "--no-reload", "--queue-name", "*"]
 
-    def _scheduler(self) -> DigestScheduler:
+    def _schedulers(self) -> list[Any]:
+        from accord.contacts.scheduler import ContactCheckScheduler
+
         try:
-            scheduler = DigestScheduler(settings.DIGEST_HOUR_UTC)
+            digests = DigestScheduler(settings.DIGEST_HOUR_UTC)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(
             _("Notification digests are e-mailed daily at %(hour)02d:00 UTC.")
             % {"hour": settings.DIGEST_HOUR_UTC}
         )
-        return scheduler
+        return [digests, ContactCheckScheduler()]
 
     def _supervise(
-        self, commands: dict[str, list[str]], scheduler: DigestScheduler | None = None
+        self, commands: dict[str, list[str]], schedulers: list[Any] | None = None
     ) -> int:
         """Run the children until a signal arrives or one of them exits; return its status."""
         stopping: list[int] = []
@@ -233,7 +238,7 @@ class Command(BaseCommand):
             name: subprocess.Popen(command, start_new_session=True, preexec_fn=_die_with_parent)
             for name, command in commands.items()
         }
-        if scheduler is not None:
+        for scheduler in schedulers or []:
             scheduler.start()  # only now: preexec_fn is not safe once threads run
         status = 0
         try:
@@ -249,7 +254,7 @@ class Command(BaseCommand):
                     break
                 time.sleep(0.2)
         finally:
-            if scheduler is not None:
+            for scheduler in schedulers or []:
                 scheduler.stop()
             self._stop(children, stopping[0] if stopping else signal.SIGTERM)
             for sig, handler in previous.items():
