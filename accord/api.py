@@ -130,6 +130,7 @@ def _mount() -> None:
     from accord.accounts.api import router as accounts_router
     from accord.audit.api import router as audit_router
     from accord.contacts.api import router as contacts_router
+    from accord.exchange.api_export import router as stix_export_router
     from accord.exchange.api_misp import router as misp_router
     from accord.membership.api import router as membership_router
     from accord.rules.api import router as rules_router
@@ -146,6 +147,7 @@ def _mount() -> None:
     api.add_router("/", notifications_router)
     api.add_router("/", contacts_router)
     api.add_router("/", misp_router)
+    api.add_router("/", stix_export_router)
 
 
 _mount()

@@ -68,6 +68,9 @@ ALLOWED_HOSTS = env_list("ACCORD_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::
 CSRF_TRUSTED_ORIGINS = env_list("ACCORD_CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = os.environ.get("ACCORD_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 NETWORK_NAME = os.environ.get("ACCORD_NETWORK_NAME", "Accord")
+# The country this installation stands for (ISO 3166-1 alpha-2): it appears in STIX
+# identities and tells peers where material came from.
+ACCORD_COUNTRY = os.environ.get("ACCORD_COUNTRY", "").upper()
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from accord.audit.services import record
 from accord.contacts.demo import load_demo as load_contacts_demo
+from accord.exchange.stix.publish import publish_all
 from accord.membership import services as membership
 from accord.membership.models import Organisation, Sector, Task
 from accord.membership.taxonomy import StakeholderGroup as G
@@ -783,6 +784,7 @@ class _Loader:
         )
         load_sharing_demo()
         load_contacts_demo()
+        publish_all()  # the STIX store TAXII and peers read, anonymous reports included
 
     def _coordinator(self) -> Any:
         user = get_user_model().objects.create(

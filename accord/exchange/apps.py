@@ -6,3 +6,8 @@ class ExchangeConfig(AppConfig):
     name = "accord.exchange"
     label = "exchange"
     verbose_name = _("International exchange")
+
+    def ready(self) -> None:
+        from .signals import connect
+
+        connect()

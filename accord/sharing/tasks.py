@@ -25,5 +25,9 @@ def send_digests() -> int:
 def rescore_reports() -> int:
     """Recompute stored severity scores after the coordinator changed the weights."""
     from .services.network_settings import rescore_all
+    from .signals import reports_rescored
 
-    return rescore_all()
+    changed = rescore_all()
+    if changed:
+        reports_rescored.send(sender=None)
+    return changed

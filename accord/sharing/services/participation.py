@@ -17,6 +17,7 @@ from accord.membership.models import Organisation
 from .. import anonymity
 from ..models import MARKING_RANK, Attribution, Comment, Marking, Report, Sighting, anonymous_date
 from ..observables import InvalidObservable, parse
+from ..signals import announce_change
 from . import SharingError
 from .reports import disclosed_sector, pseudonym
 
@@ -114,6 +115,7 @@ def add_comment(
             data={"report": str(report.pk), "attribution": attribution},
             request=request,
         )
+    announce_change(report.pk)
     return comment
 
 
@@ -220,6 +222,7 @@ def record_sighting(
         sighting.seen_at = anonymous_date(seen_at)
         sighting.created_at = anonymous_date(timezone.now())
         sighting.save()
+        announce_change(report.pk)
         return sighting
     sighting.organisation = organisation
     sighting.created_by = user
@@ -237,6 +240,7 @@ def record_sighting(
             data={"report": str(report.pk), "count": count, "attribution": attribution},
             request=request,
         )
+    announce_change(report.pk)
     return sighting
 
 

@@ -23,6 +23,7 @@ from ..models import (
     ReportVersion,
     anonymous_date,
 )
+from ..signals import announce_change
 from . import SharingError
 from .drafts import CleanDraft, ReportDraft, clean_draft
 from .observations import replace_observations
@@ -195,6 +196,7 @@ def create_report(
         )
     if notify:
         transaction.on_commit(lambda: _notify(report.pk))
+    announce_change(report.pk)
     return report
 
 
@@ -291,6 +293,7 @@ def update_report(
             data={"changed": version.changed, "version": report.version},
             request=request,
         )
+    announce_change(report.pk)
     return report
 
 
@@ -317,6 +320,7 @@ def withdraw_report(user: Any, report: Report, *, reason: str = "", request: Any
             data={"reason": report.withdrawal_reason},
             request=request,
         )
+    announce_change(report.pk)
     return report
 
 
@@ -347,6 +351,7 @@ def reveal_report(user: Any, report: Report, *, request: Any = None) -> Report:
         target=report,
         request=request,
     )
+    announce_change(report.pk)
     return report
 
 

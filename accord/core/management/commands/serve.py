@@ -77,10 +77,13 @@ def next_digest_time(now: dt.datetime, hour: int) -> dt.datetime:
 
 
 def enqueue_digests() -> None:
-    """Queue the digest task; the task worker sends the e-mails."""
+    """Queue the daily tasks: the digest e-mails, and the STIX publication of the
+    day's anonymous material (dated to the day only). The task worker runs them."""
+    from accord.exchange.tasks import publish_deferred
     from accord.sharing.tasks import send_digests
 
     send_digests.enqueue()
+    publish_deferred.enqueue()
 
 
 class DigestScheduler(threading.Thread):
