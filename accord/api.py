@@ -132,6 +132,7 @@ def _mount() -> None:
     from accord.contacts.api import router as contacts_router
     from accord.exchange.api_export import router as stix_export_router
     from accord.exchange.api_misp import router as misp_router
+    from accord.exchange.api_peers import router as peers_router
     from accord.membership.api import router as membership_router
     from accord.rules.api import router as rules_router
     from accord.sharing.api import router as sharing_router
@@ -148,6 +149,7 @@ def _mount() -> None:
     api.add_router("/", contacts_router)
     api.add_router("/", misp_router)
     api.add_router("/", stix_export_router)
+    api.add_router("/", peers_router)
 
 
 _mount()

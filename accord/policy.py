@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.core.exceptions import ValidationError
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
 if TYPE_CHECKING:
@@ -580,14 +581,120 @@ def can_manage_sharing_settings(user: Any) -> bool:
     return is_coordinator(user)
 
 
+# --- Points of contact ------------------------------------------------------
+# The national points-of-contact directory is restricted material; coordinators
+# keep it and run the communication checks.
+
+
+def can_read_contacts(user: Any) -> bool:
+    """The directory is restricted material: people in good standing (coordinators always)."""
+    return can_read_restricted(user)
+
+
+def require_read_contacts(user: Any) -> None:
+    require_restricted(user)
+
+
+def can_manage_contacts(user: Any) -> bool:
+    """Add, change and remove points of contact: coordinators."""
+    return is_coordinator(user)
+
+
+def can_edit_contact(user: Any, contact: Any) -> bool:
+    """Coordinators change this country's contacts; a peer's contacts change only
+    at their origin (the next pull would undo a local edit)."""
+    return can_manage_contacts(user) and contact.peer_id is None
+
+
+def require_manage_contacts(user: Any) -> None:
+    if not can_manage_contacts(user):
+        require_read_contacts(user)
+        raise PolicyDenied(_("Only coordinators manage the points of contact."))
+
+
+def contacts_visible_to(user: Any) -> QuerySet[Any]:
+    from accord.contacts.models import Contact
+
+    if not can_read_contacts(user):
+        return Contact.objects.none()
+    return Contact.objects.all()
+
+
+def get_contact(user: Any, pk: Any) -> Any:
+    from accord.contacts.models import Contact
+
+    try:
+        return contacts_visible_to(user).select_related("organisation", "peer", "user").get(pk=pk)
+    except (Contact.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
+        raise NotVisible() from exc
+
+
+def can_run_checks(user: Any) -> bool:
+    """Send checks, follow them, see their statistics and set the schedule: coordinators."""
+    return is_coordinator(user)
+
+
+def require_run_checks(user: Any) -> None:
+    if not can_run_checks(user):
+        require_read_contacts(user)
+        raise PolicyDenied(_("Only coordinators run communication checks."))
+
+
+def checks_visible_to(user: Any) -> QuerySet[Any]:
+    from accord.contacts.models import ContactCheck
+
+    if not can_run_checks(user):
+        return ContactCheck.objects.none()
+    return ContactCheck.objects.all()
+
+
+def get_check(user: Any, pk: Any) -> Any:
+    from accord.contacts.models import ContactCheck
+
+    try:
+        return checks_visible_to(user).get(pk=pk)
+    except (ContactCheck.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
+        raise NotVisible() from exc
+
+
 # --- International exchange -------------------------------------------------
 # Who may read which stored STIX object (TAXII, bundle export, peer links). A
 # report's objects follow the report: this section adds no rule of its own for
 # people, only the agreements for peers.
+#
+# A peer installation receives, under its OUTBOUND agreement (docs/federation.md):
+#   * live reports only, never one already retracted from that peer;
+#   * marked TLP:CLEAR or GREEN up to the agreement's highest marking, and AMBER only
+#     when the agreement's highest is AMBER and the reporter consented to sharing
+#     abroad; AMBER+STRICT and RED never;
+#   * of the kinds the agreement lists;
+#   * addressed to the whole network, or to working groups the agreement names;
+#     never reports for chosen organisations, government, coordination or named
+#     recipients;
+#   * reports that came from a third country only when the agreement passes such
+#     material on, and never back to the peer or the country it came from;
+#   * named reporters reduced to sector and country unless the agreement names them.
+
+
+def can_manage_peers(user: Any) -> bool:
+    """Peer installations and their agreements: the coordinators' business."""
+    return is_coordinator(user)
+
+
+def require_can_manage_peers(user: Any) -> None:
+    if not can_manage_peers(user):
+        raise PolicyDenied(_("Only coordinators can manage peer installations."))
+
+
+def can_import_foreign(user: Any) -> bool:
+    """Whether this person may import another country's material (a MISP event or a
+    bundle with no local reporter): coordinators, who represent the country to its peers."""
+    return is_coordinator(user)
 
 
 def stix_objects_visible_to(user: Any) -> QuerySet[Any]:
-    """The stored STIX objects a person may read over TAXII or in an export."""
+    """The stored STIX objects a person may read over TAXII or in an export.
+    Rows written for one peer (retractions) are nobody else's."""
     from accord.exchange.models import Scope, StixObject
 
     readable = Q(scope=Scope.REPORT, report__in=reports_visible_to(user).values("pk"))
@@ -596,14 +703,127 @@ def stix_objects_visible_to(user: Any) -> QuerySet[Any]:
         readable |= Q(scope=Scope.PUBLIC)
     if context.good:
         readable |= Q(scope__in=[Scope.NAMED, Scope.CONTACT])
+    else:
+        # Sightings and comments are for people in good standing, as on the pages,
+        # even on a TLP:CLEAR report.
+        readable &= ~Q(stix_type__in=["sighting", "note"])
     return StixObject.objects.filter(readable)
+
+
+def outbound_agreement(peer: Any) -> Any:
+    """The agreement on what goes to this peer, or None (then nothing does)."""
+    from accord.exchange.models import Agreement
+
+    return Agreement.objects.filter(peer=peer, direction=Agreement.Direction.OUTBOUND).first()
+
+
+def peer_markings(highest: str) -> list[str]:
+    """The markings an agreement with this highest marking lets cross (AMBER then
+    still needs the reporter's consent per report). Never AMBER+STRICT or RED."""
+    from accord.sharing.models import MARKING_RANK, Marking
+
+    crossable = [Marking.CLEAR, Marking.GREEN, Marking.AMBER]
+    rank = MARKING_RANK.get(highest, -1)
+    return [m.value for m in crossable if MARKING_RANK[m] <= rank]
+
+
+def peer_may_see_names(peer: Any) -> bool:
+    """Whether a peer may learn which organisation filed a named report. When not,
+    it is served each object's ``body_abroad`` (the reporter reduced to sector and
+    country) and no organisation identity objects."""
+    agreement = outbound_agreement(peer)
+    return bool(agreement and agreement.name_reporters)
 
 
 def reports_for_peer(peer: Any) -> QuerySet[Any]:
     """The reports a peer installation may receive under its outbound agreement."""
-    raise NotImplementedError  # written with the peer agreements
+    from accord.exchange.models import PeerDelivery, ReportOrigin
+    from accord.sharing.models import Audience, Kind, Marking, Report
+
+    agreement = outbound_agreement(peer)
+    if agreement is None:
+        return Report.objects.none()
+    markings = peer_markings(agreement.highest_marking)
+    kinds = [kind for kind in agreement.kinds if kind in Kind.values]
+    if not markings or not kinds:
+        return Report.objects.none()
+    marking = Q(marking__in=[m for m in markings if m != Marking.AMBER])
+    if Marking.AMBER in markings:
+        marking |= Q(marking=Marking.AMBER, abroad_consent=True)
+    audience = Q(audience=Audience.NETWORK)
+    group_ids = list(agreement.working_groups.values_list("pk", flat=True))
+    if group_ids:
+        audience |= Q(audience=Audience.GROUPS) & Exists(
+            Report.audience_groups.through.objects.filter(
+                report_id=OuterRef("pk"), workinggroup_id__in=group_ids
+            )
+        )
+    origins = ReportOrigin.objects.filter(report_id=OuterRef("pk"))
+    # Material from abroad: it has an origin and no organisation here claims it
+    # (a member's own import keeps its organisation or authorship tag).
+    foreign = Exists(origins) & Q(reporter_organisation__isnull=True, authorship_tag="")
+    back_home = Exists(origins.filter(Q(peer=peer) | Q(origin_country=peer.country)))
+    retracted = Exists(
+        PeerDelivery.objects.filter(peer=peer, report_id=OuterRef("pk"), retracted_at__isnull=False)
+    )
+    reports = Report.objects.filter(
+        Q(withdrawn_at__isnull=True) & marking & audience & Q(kind__in=kinds)
+    ).exclude(back_home | retracted)
+    if not agreement.pass_on_third_party:
+        reports = reports.exclude(foreign)
+    return reports
+
+
+def _named_identity_ids(peer: Any) -> list[str]:
+    """The identity objects of the organisations named in what the peer may receive:
+    the reporters of its named reports, and the named commenters and sighters on
+    them. No other member's name crosses."""
+    from accord.exchange.stix.mapping import organisation_identity_id
+    from accord.sharing.models import Attribution, Comment, Sighting
+
+    allowed = reports_for_peer(peer).values("pk")
+    named = Attribution.NAMED
+    org_ids = set(
+        reports_for_peer(peer)
+        .filter(attribution=named, reporter_organisation__isnull=False)
+        .values_list("reporter_organisation_id", flat=True)
+    )
+    org_ids |= set(
+        Comment.objects.filter(
+            report__in=allowed, attribution=named, marking=F("report__marking")
+        ).values_list("organisation_id", flat=True)
+    )
+    org_ids |= set(
+        Sighting.objects.filter(
+            report__in=allowed, attribution=named, organisation__isnull=False
+        ).values_list("organisation_id", flat=True)
+    )
+    return [organisation_identity_id(pk) for pk in sorted(org_ids)]
 
 
 def stix_objects_visible_to_peer(peer: Any) -> QuerySet[Any]:
-    """The stored STIX objects a peer installation may pull."""
-    raise NotImplementedError  # written with the peer agreements
+    """The stored STIX objects a peer installation may pull: the latest version of
+    each object of ``reports_for_peer``, shared context (public objects, points of
+    contact; the identities of the organisations named in those reports only where
+    names may cross), and the
+    retractions written for this peer. Older versions are not served to peers: a
+    report's earlier versions may have carried a stricter marking or audience.
+
+    Pure: it writes nothing. ``accord.exchange.peers.services.objects_for_peer``
+    first writes the retractions this set then contains."""
+    from accord.exchange.models import PeerDelivery, Scope, StixObject
+
+    if not peer.active:
+        return StixObject.objects.none()
+    allowed = reports_for_peer(peer).values("pk")
+    readable = Q(scope=Scope.REPORT, is_latest=True, report__in=allowed)
+    readable |= Q(scope__in=[Scope.PUBLIC, Scope.CONTACT], is_latest=True)
+    if peer_may_see_names(peer):
+        readable |= Q(scope=Scope.NAMED, is_latest=True, stix_id__in=_named_identity_ids(peer))
+    readable |= Q(
+        scope=Scope.PEER,
+        pk__in=PeerDelivery.objects.filter(peer=peer, tombstone__isnull=False).values(
+            "tombstone_id"
+        ),
+    )
+    return StixObject.objects.filter(readable)

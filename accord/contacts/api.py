@@ -1,7 +1,7 @@
 """JSON API of the points of contact and communication checks (mounted under /api/v1/).
 
 Same rules as the pages: reading the directory needs good standing, managing
-it and running checks needs a coordinator (``accord.contacts.access``). A
+it and running checks needs a coordinator (``accord.policy``). A
 ``ContactError`` is 422 when it names the wrong fields and 400 otherwise; a
 peer's contact cannot be changed here (409). The acknowledgement endpoints
 take the token from the e-mailed link and need no account.
@@ -20,9 +20,10 @@ from ninja.errors import HttpError
 from ninja.pagination import paginate
 from pydantic import AfterValidator
 
+from accord import policy
 from accord.core.pagination import MAX_LIMIT, MAX_OFFSET, BoundedPagination
 
-from . import access, checks, services, stats
+from . import checks, services, stats
 from .models import CheckRecipient, Contact, ContactCheck, Via
 from .views import filter_contacts
 
@@ -234,7 +235,7 @@ def _contact_out(request: HttpRequest, contact: Contact) -> dict[str, Any]:
         "external_id": contact.external_id,
         "stix_id": contact.stix_id,
         "user": contact.user.get_username()
-        if contact.user and access.can_manage_contacts(request.user)
+        if contact.user and policy.can_manage_contacts(request.user)
         else None,
         "created_at": contact.created_at,
         "updated_at": contact.updated_at,
@@ -267,14 +268,14 @@ def _service_error(exc: services.ContactError) -> HttpError:
 
 
 def _contact(request: HttpRequest, contact_id: UUID) -> Contact:
-    access.require_read_contacts(request.user)
-    return access.get_contact(request.user, contact_id)
+    policy.require_read_contacts(request.user)
+    return policy.get_contact(request.user, contact_id)
 
 
 def _editable(request: HttpRequest, contact_id: UUID) -> Contact:
-    access.require_manage_contacts(request.user)
-    contact = access.get_contact(request.user, contact_id)
-    if not access.can_edit_contact(request.user, contact):
+    policy.require_manage_contacts(request.user)
+    contact = policy.get_contact(request.user, contact_id)
+    if not policy.can_edit_contact(request.user, contact):
         raise HttpError(409, _("A peer's contact is kept up to date by that peer."))
     return contact
 
@@ -321,11 +322,11 @@ def _check_detail(check: ContactCheck) -> dict[str, Any]:
 @router.get("/contacts", response=list[ContactOut])
 @paginate(BoundedPagination)
 def list_contacts(request: HttpRequest, filters: Query[ContactFilter]) -> Any:
-    access.require_read_contacts(request.user)
+    policy.require_read_contacts(request.user)
     data = filters.dict()
     data["country"] = (data["country"] or "").upper()
     data["language"] = (data["language"] or "").lower()
-    qs = filter_contacts(access.contacts_visible_to(request.user), data)
+    qs = filter_contacts(policy.contacts_visible_to(request.user), data)
     contacts = qs.select_related("organisation", "peer", "user").order_by(
         "country", "role", "organisation_name", "name", "pk"
     )
@@ -350,7 +351,7 @@ class _LazyOut:
 
 @router.post("/contacts", response={201: ContactOut})
 def create_contact(request: HttpRequest, payload: ContactIn) -> Status:
-    access.require_manage_contacts(request.user)
+    policy.require_manage_contacts(request.user)
     try:
         contact = services.create_contact(
             by=request.user, request=request, **_fields(payload, partial=False)
@@ -390,8 +391,8 @@ def delete_contact(request: HttpRequest, contact_id: UUID) -> Status:
 
 @router.get("/contact-checks", response=CheckPage)
 def list_checks(request: HttpRequest, page: Query[PageQuery]) -> Any:
-    access.require_run_checks(request.user)
-    qs = access.checks_visible_to(request.user).select_related("created_by")
+    policy.require_run_checks(request.user)
+    qs = policy.checks_visible_to(request.user).select_related("created_by")
     rows = list(qs.order_by("-created_at", "pk")[page.offset : page.offset + page.limit])
     return {
         "items": [_check_out(f) for f in stats.figures_for_many(rows)],
@@ -401,7 +402,7 @@ def list_checks(request: HttpRequest, page: Query[PageQuery]) -> Any:
 
 @router.post("/contact-checks", response={201: CheckDetailOut})
 def create_check(request: HttpRequest, payload: CheckIn) -> Status:
-    access.require_run_checks(request.user)
+    policy.require_run_checks(request.user)
     if payload.all_contacts == bool(payload.contacts):
         raise HttpError(
             422, _("contacts: give either all_contacts: true or a list of contact ids.")
@@ -409,7 +410,7 @@ def create_check(request: HttpRequest, payload: CheckIn) -> Status:
     chosen = None
     if payload.contacts:
         wanted = set(payload.contacts)
-        chosen = list(access.contacts_visible_to(request.user).filter(pk__in=wanted))
+        chosen = list(policy.contacts_visible_to(request.user).filter(pk__in=wanted))
         missing = wanted - {c.pk for c in chosen}
         if missing:
             raise HttpError(
@@ -432,8 +433,8 @@ def create_check(request: HttpRequest, payload: CheckIn) -> Status:
 
 @router.get("/contact-checks/stats", response=StatsOut)
 def check_stats(request: HttpRequest, query: Query[StatsQuery]) -> Any:
-    access.require_run_checks(request.user)
-    series = stats.over_time(access.checks_visible_to(request.user), limit=query.limit)
+    policy.require_run_checks(request.user)
+    series = stats.over_time(policy.checks_visible_to(request.user), limit=query.limit)
     return {
         "overall": vars(stats.overall(series)),
         "checks": [f.as_dict() for f in series],
@@ -442,15 +443,15 @@ def check_stats(request: HttpRequest, query: Query[StatsQuery]) -> Any:
 
 @router.get("/contact-checks/{check_id}", response=CheckDetailOut)
 def get_check(request: HttpRequest, check_id: UUID) -> Any:
-    access.require_run_checks(request.user)
-    return _check_detail(access.get_check(request.user, check_id))
+    policy.require_run_checks(request.user)
+    return _check_detail(policy.get_check(request.user, check_id))
 
 
 @router.post("/contact-checks/{check_id}/escalate", response=CheckDetailOut)
 def escalate_check(request: HttpRequest, check_id: UUID) -> Any:
     """Remind the silent recipients now (only after the deadline, once per check)."""
-    access.require_run_checks(request.user)
-    check = access.get_check(request.user, check_id)
+    policy.require_run_checks(request.user)
+    check = policy.get_check(request.user, check_id)
     if check.escalated_at is not None:
         raise HttpError(409, _("The silent recipients of this check were already reminded."))
     try:

@@ -28,7 +28,6 @@ from accord import policy
 from accord.audit.services import record
 from accord.core.notifications import send_templated_email
 
-from . import access
 from .models import (
     AckLink,
     CheckRecipient,
@@ -117,7 +116,7 @@ def send_check(
 ) -> ContactCheck:
     """Send a check to the contacts given, or to every contact when ``contacts`` is None."""
     if not scheduled:
-        access.require_run_checks(by)
+        policy.require_run_checks(by)
     now = now or timezone.now()
     deadline = clean_deadline(deadline, now)
     if not isinstance(message, str) or len(message) > MAX_MESSAGE:
@@ -316,7 +315,7 @@ def escalate_check(
     coordinator who they are. Once per check; returns the number reminded."""
     now = now or timezone.now()
     if by is not None:
-        access.require_run_checks(by)
+        policy.require_run_checks(by)
     if check.deadline > now:
         raise ContactError(_("The deadline of this check has not passed yet."))
     if not ContactCheck.objects.filter(pk=check.pk, escalated_at__isnull=True).update(
@@ -415,7 +414,7 @@ def set_schedule(
     request: Any = None,
 ) -> CheckSchedule:
     """Set how often a check goes to every contact automatically (or switch it off)."""
-    access.require_run_checks(by)
+    policy.require_run_checks(by)
     errors = {}
     if interval not in Interval.values:
         errors["interval"] = _("Choose one of: %(v)s.") % {"v": ", ".join(Interval.values)}

@@ -19,10 +19,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_countries import countries
 
+from accord import policy
 from accord.audit.services import record
 from accord.membership.models import Organisation
 
-from . import access
 from .languages import LANGUAGES
 from .models import ChannelKind, Contact, Role
 
@@ -229,7 +229,7 @@ def _publish_after_commit() -> None:
 
 @transaction.atomic
 def create_contact(*, by: Any, request: Any = None, **fields: Any) -> Contact:
-    access.require_manage_contacts(by)
+    policy.require_manage_contacts(by)
     values = validate(fields)
     now = timezone.now()
     contact = Contact.objects.create(**values, created_by=by, created_at=now, updated_at=now)
@@ -257,8 +257,8 @@ def current_values(contact: Contact) -> dict[str, Any]:
 @transaction.atomic
 def update_contact(contact: Contact, *, by: Any, request: Any = None, **fields: Any) -> Contact:
     """Change the fields given; the others keep their value."""
-    if not access.can_edit_contact(by, contact):
-        access.require_manage_contacts(by)
+    if not policy.can_edit_contact(by, contact):
+        policy.require_manage_contacts(by)
         raise ContactError(_("A peer's contact is kept up to date by that peer."))
     unknown = set(fields) - set(FIELDS)
     if unknown:
@@ -294,8 +294,8 @@ def update_contact(contact: Contact, *, by: Any, request: Any = None, **fields: 
 
 @transaction.atomic
 def delete_contact(contact: Contact, *, by: Any, request: Any = None) -> None:
-    if not access.can_edit_contact(by, contact):
-        access.require_manage_contacts(by)
+    if not policy.can_edit_contact(by, contact):
+        policy.require_manage_contacts(by)
         raise ContactError(_("A peer's contact is removed by that peer."))
     record(
         "contact.deleted",

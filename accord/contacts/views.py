@@ -1,6 +1,6 @@
 """Web pages of the points of contact and the communication checks.
 
-The directory is for people in good standing (``access.require_read_contacts``
+The directory is for people in good standing (``policy.require_read_contacts``
 → the 403 page with the reason); managing it and running checks is for
 coordinators. The acknowledgement page is public: its token is the
 credential, GET only shows a button and POST acknowledges.
@@ -24,7 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accord import policy
 
-from . import access, chart, checks, services, stats
+from . import chart, checks, services, stats
 from .forms import LOCAL, CheckForm, ContactFilterForm, ContactForm, ScheduleForm
 from .models import CheckSchedule, Contact, ContactCheck, Notice
 
@@ -60,8 +60,8 @@ def filter_contacts(qs: QuerySet[Contact], data: dict[str, Any]) -> QuerySet[Con
 
 @login_required
 def contact_list(request: HttpRequest) -> HttpResponse:
-    access.require_read_contacts(request.user)
-    contacts = access.contacts_visible_to(request.user).select_related("peer", "organisation")
+    policy.require_read_contacts(request.user)
+    contacts = policy.contacts_visible_to(request.user).select_related("peer", "organisation")
     filters = ContactFilterForm(request.GET or None)
     if filters.is_valid():
         contacts = filter_contacts(contacts, filters.cleaned_data)
@@ -77,18 +77,18 @@ def contact_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "filters": filters,
             "query": query.urlencode(),
-            "can_manage": access.can_manage_contacts(request.user),
-            "can_run_checks": access.can_run_checks(request.user),
+            "can_manage": policy.can_manage_contacts(request.user),
+            "can_run_checks": policy.can_run_checks(request.user),
         },
     )
 
 
 @login_required
 def contact_detail(request: HttpRequest, pk: Any) -> HttpResponse:
-    access.require_read_contacts(request.user)
-    contact = access.get_contact(request.user, pk)
+    policy.require_read_contacts(request.user)
+    contact = policy.get_contact(request.user, pk)
     history = []
-    if access.can_run_checks(request.user):
+    if policy.can_run_checks(request.user):
         history = list(
             contact.check_recipients.select_related("contact_check").order_by(
                 "-contact_check__created_at"
@@ -99,8 +99,8 @@ def contact_detail(request: HttpRequest, pk: Any) -> HttpResponse:
         "contacts/detail.html",
         {
             "contact": contact,
-            "can_edit": access.can_edit_contact(request.user, contact),
-            "can_run_checks": access.can_run_checks(request.user),
+            "can_edit": policy.can_edit_contact(request.user, contact),
+            "can_run_checks": policy.can_run_checks(request.user),
             "history": history,
         },
     )
@@ -109,7 +109,7 @@ def contact_detail(request: HttpRequest, pk: Any) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def contact_create(request: HttpRequest) -> HttpResponse:
-    access.require_manage_contacts(request.user)
+    policy.require_manage_contacts(request.user)
     form = ContactForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -124,9 +124,9 @@ def contact_create(request: HttpRequest) -> HttpResponse:
 
 
 def _editable(request: HttpRequest, pk: Any) -> Contact:
-    access.require_manage_contacts(request.user)
-    contact = access.get_contact(request.user, pk)
-    if not access.can_edit_contact(request.user, contact):
+    policy.require_manage_contacts(request.user)
+    contact = policy.get_contact(request.user, pk)
+    if not policy.can_edit_contact(request.user, contact):
         raise policy.PolicyDenied(_("A peer's contact is kept up to date by that peer."))
     return contact
 
@@ -165,9 +165,9 @@ def contact_delete(request: HttpRequest, pk: Any) -> HttpResponse:
 
 @login_required
 def check_list(request: HttpRequest) -> HttpResponse:
-    access.require_run_checks(request.user)
+    policy.require_run_checks(request.user)
     page = Paginator(
-        access.checks_visible_to(request.user).order_by("-created_at", "pk"), 25
+        policy.checks_visible_to(request.user).order_by("-created_at", "pk"), 25
     ).get_page(request.GET.get("page"))
     schedule = CheckSchedule.current()
     return render(
@@ -188,7 +188,7 @@ def check_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def schedule(request: HttpRequest) -> HttpResponse:
-    access.require_run_checks(request.user)
+    policy.require_run_checks(request.user)
     form = ScheduleForm(request.POST)
     if form.is_valid():
         try:
@@ -206,7 +206,7 @@ def schedule(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def check_create(request: HttpRequest) -> HttpResponse:
-    access.require_run_checks(request.user)
+    policy.require_run_checks(request.user)
     form = CheckForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -241,8 +241,8 @@ def check_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def check_detail(request: HttpRequest, pk: Any) -> HttpResponse:
-    access.require_run_checks(request.user)
-    check = access.get_check(request.user, pk)
+    policy.require_run_checks(request.user)
+    check = policy.get_check(request.user, pk)
     figures = stats.figures_for(check)
     recipients = list(
         check.recipients.select_related("contact").order_by(
@@ -267,8 +267,8 @@ def check_detail(request: HttpRequest, pk: Any) -> HttpResponse:
 @login_required
 @require_POST
 def check_escalate(request: HttpRequest, pk: Any) -> HttpResponse:
-    access.require_run_checks(request.user)
-    check = access.get_check(request.user, pk)
+    policy.require_run_checks(request.user)
+    check = policy.get_check(request.user, pk)
     try:
         reminded = checks.escalate_check(check, by=request.user, request=request)
     except services.ContactError as exc:
@@ -282,8 +282,8 @@ def check_escalate(request: HttpRequest, pk: Any) -> HttpResponse:
 
 @login_required
 def check_stats(request: HttpRequest) -> HttpResponse:
-    access.require_run_checks(request.user)
-    series = stats.over_time(access.checks_visible_to(request.user))
+    policy.require_run_checks(request.user)
+    series = stats.over_time(policy.checks_visible_to(request.user))
     return render(
         request,
         "contacts/stats.html",
@@ -337,7 +337,7 @@ def notices(request: HttpRequest) -> HttpResponse:
         {
             "notices": list(mine),
             "pending": checks.pending_for(request.user),
-            "can_run_checks": access.can_run_checks(request.user),
+            "can_run_checks": policy.can_run_checks(request.user),
         },
     )
 

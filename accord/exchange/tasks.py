@@ -21,9 +21,12 @@ def publish_report(report_id: str) -> int:
 @task()
 def publish_deferred() -> int:
     """The daily pass that publishes anonymous material, dated to the day only."""
+    from .peers.services import retract_for_all
     from .stix.publish import publish_deferred as publish
 
-    return publish().written
+    written = publish().written
+    retract_for_all(deferred=True)  # anonymous reports' retractions, dated to the day too
+    return written
 
 
 @task()

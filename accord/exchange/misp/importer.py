@@ -55,12 +55,6 @@ class ImportResult:
     event: MappedEvent
 
 
-def can_import_foreign(user: Any) -> bool:
-    """Whether this person may import another country's MISP events (no local reporter):
-    coordinators, who represent the country to its peers. (To move into accord.policy.)"""
-    return policy.is_coordinator(user)
-
-
 def import_event(
     data: dict[str, Any] | str | bytes,
     *,
@@ -103,7 +97,7 @@ def run_import(
             f"An import's audience is one of: {', '.join(IMPORT_AUDIENCES)}.", status=422
         )
     if foreign:
-        if user is not None and not can_import_foreign(user):
+        if user is not None and not policy.can_import_foreign(user):
             raise policy.PolicyDenied(_("Only coordinators import events from other countries."))
         country = (origin_country or "").strip().upper()
         if country not in dict(countries):

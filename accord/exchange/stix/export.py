@@ -86,14 +86,8 @@ def write_bundle(rows: Iterable[Any], fp: IO[str], *, abroad: bool = False) -> i
 
 
 def stix_objects_exportable_to(user: Any) -> QuerySet[StixObject]:
-    """``policy.stix_objects_visible_to(user)``, less the sightings and comment notes
-    for people not in good standing: the pages show those only to people in good
-    standing (``policy.sightings_visible_to``, ``comments_visible_to``), also on a
-    TLP:CLEAR report. (To move into accord.policy, so that TAXII applies it too.)"""
-    rows = policy.stix_objects_visible_to(user)
-    if not policy.sharing_context(user).good:
-        rows = rows.exclude(stix_type__in=PARTICIPATION_TYPES)
-    return rows
+    """What a person may export: exactly what the policy lets them read."""
+    return policy.stix_objects_visible_to(user)
 
 
 def export_rows(user: Any, reports: QuerySet[Report]) -> Iterator[StixObject]:

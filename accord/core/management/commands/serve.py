@@ -10,7 +10,8 @@ Beside the worker, small scheduler threads queue the periodic tasks, which the
 worker then runs: the notification digest once a day at ``DIGEST_HOUR_UTC``
 o'clock (UTC), and the communication checks of the points of contact (sent
 when due, escalated after their deadline) every
-``ACCORD_CONTACT_CHECK_POLL_MINUTES``.
+``ACCORD_CONTACT_CHECK_POLL_MINUTES``, and every minute the pulls from peer
+platforms that are due (with the retractions peers are owed).
 """
 
 from __future__ import annotations
@@ -214,6 +215,7 @@ class Command(BaseCommand):
 
     def _schedulers(self) -> list[Any]:
         from accord.contacts.scheduler import ContactCheckScheduler
+        from accord.exchange.peers.tasks import PullScheduler
 
         try:
             digests = DigestScheduler(settings.DIGEST_HOUR_UTC)
@@ -223,7 +225,7 @@ class Command(BaseCommand):
             _("Notification digests are e-mailed daily at %(hour)02d:00 UTC.")
             % {"hour": settings.DIGEST_HOUR_UTC}
         )
-        return [digests, ContactCheckScheduler()]
+        return [digests, ContactCheckScheduler(), PullScheduler()]
 
     def _supervise(
         self, commands: dict[str, list[str]], schedulers: list[Any] | None = None
