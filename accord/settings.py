@@ -288,6 +288,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024  # JSON and form bodies; files are
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 ACCESS_LOG = env_bool("ACCORD_ACCESS_LOG", False)
 DIGEST_HOUR_UTC = int(os.environ.get("ACCORD_DIGEST_HOUR_UTC", "6"))
+# --- TAXII 2.1 server (docs/taxii.md) ---
+TAXII_API_ROOT = os.environ.get("ACCORD_TAXII_API_ROOT", "accord")
+TAXII_MAX_CONTENT_LENGTH = int(os.environ.get("ACCORD_TAXII_MAX_CONTENT_MB", "100")) * 1024 * 1024
+TAXII_MAX_PAGE_SIZE = int(os.environ.get("ACCORD_TAXII_PAGE_SIZE", "1000"))
+TAXII_STATUS_RETENTION_HOURS = int(os.environ.get("ACCORD_TAXII_STATUS_HOURS", "24"))
+
 # Points of contact: how long an acknowledgement link stays valid after a check's
 # deadline, and how often `accord serve` queues the checks (sending, escalation).
 ACCORD_CONTACT_LINK_GRACE_DAYS = int(os.environ.get("ACCORD_CONTACT_LINK_GRACE_DAYS", "7"))

@@ -12,6 +12,8 @@ urlpatterns = [
     path("audit/", include("accord.audit.urls")),
     path("reports/", include("accord.sharing.urls")),
     path("contacts/", include("accord.contacts.urls")),
+    path("exchange/peers/", include("accord.exchange.peers.urls")),
+    path("taxii2/", include("accord.exchange.taxii.urls")),
     path("api/v1/", api.urls),
     path("django-admin/", admin.site.urls),
 ]
