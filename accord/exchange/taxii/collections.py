@@ -194,7 +194,10 @@ def objects_of(principal: Principal, collection: Collection) -> QuerySet[StixObj
     hold the objects of a list of reports the policy lets the person see, which
     lets the database read them through the report index when they are few."""
     if principal.is_peer:
-        return policy.stix_objects_visible_to_peer(principal.peer)
+        # Notes what the peer may now hold and writes the retractions it is owed first.
+        from accord.exchange.peers.services import objects_for_peer
+
+        return objects_for_peer(principal.peer)
     user = principal.user
     if collection.audience is None:
         return policy.stix_objects_visible_to(user)

@@ -18,7 +18,7 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 
-from accord.exchange.models import StixObject
+from accord.exchange.models import Scope, StixObject
 
 from . import conf
 from .media import TaxiiError, parse_timestamp
@@ -163,7 +163,8 @@ def filter_objects(rows: QuerySet[StixObject], query: Query) -> QuerySet[StixObj
         return rows
     wanted = Q(pk__in=[])
     if "last" in query.versions:
-        wanted |= Q(is_latest=True)
+        # A retraction written for one peer is, for that peer, the latest version.
+        wanted |= Q(is_latest=True) | Q(scope=Scope.PEER)
     if "first" in query.versions:
         older = StixObject.objects.filter(
             stix_id=OuterRef("stix_id"), modified__lt=OuterRef("modified")
