@@ -131,6 +131,7 @@ def _mount() -> None:
     from accord.audit.api import router as audit_router
     from accord.contacts.api import router as contacts_router
     from accord.exchange.api_export import router as stix_export_router
+    from accord.exchange.api_import import router as stix_import_router
     from accord.exchange.api_misp import router as misp_router
     from accord.exchange.api_peers import router as peers_router
     from accord.membership.api import router as membership_router
@@ -149,6 +150,7 @@ def _mount() -> None:
     api.add_router("/", contacts_router)
     api.add_router("/", misp_router)
     api.add_router("/", stix_export_router)
+    api.add_router("/", stix_import_router)
     api.add_router("/", peers_router)
 
 

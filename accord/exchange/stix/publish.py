@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max, Q
+from django.db.models import Exists, Max, Q
 from django.utils import timezone
 
 from accord.exchange.models import Scope, StixObject
@@ -110,13 +110,12 @@ def _publish(report: Report, *, deferred: bool, now: dt.datetime) -> PublishResu
     )
     if report is None:  # deleted meanwhile, or imported: its objects are stored as received
         return PublishResult()
+    if _imported_locally(report):
+        return PublishResult()  # a member's own bundle: its objects are stored as they arrived
     normal, abroad = mapping.report_entries_both(report)
     held_back = set() if deferred else {e.id for e in normal if e.sensitive}
     wanted = _wanted(normal, abroad, held_back)
     latest = _latest_rows(report, [i for i, w in wanted.items() if w.scope != Scope.REPORT])
-    bound = {stix_id for stix_id, is_bound in latest if is_bound}
-    if bound and not bound & mapping.main_ids(report):
-        return PublishResult()  # a local import: its objects are stored as they arrived
     anonymous = report.is_anonymous
     now = mapping.to_millisecond(now)
     new_rows: list[StixObject] = []
@@ -165,6 +164,23 @@ _COLUMNS = (
     "is_latest",
     "revoked",
 )
+
+
+def _imported_locally(report: Report) -> bool:
+    """Whether a member's imported bundle made this report: it has stored objects,
+    none of which is the main object our mapping gives it. Checked before mapping,
+    which for a bundle of many indicators costs much."""
+    stored = StixObject.objects.filter(report=report.pk)
+    found = (
+        Report.objects.filter(pk=report.pk)
+        .annotate(
+            stored=Exists(stored),
+            ours=Exists(stored.filter(stix_id__in=mapping.main_ids(report))),
+        )
+        .values("stored", "ours")
+        .first()
+    )
+    return bool(found and found["stored"] and not found["ours"])
 
 
 def _insert(rows: list[StixObject]) -> None:
