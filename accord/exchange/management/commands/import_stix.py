@@ -21,16 +21,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db.models import Q
 from django_countries import countries
 
-from accord import policy
 from accord.exchange.models import Source
 from accord.exchange.stix.ingest import IngestContext, IngestResult, ingest_bundle
 from accord.exchange.stix.reader import BundleError
-from accord.membership.models import Membership, Organisation
+from accord.membership.models import Organisation
+from accord.sharing.importing import filing_user, reporting_organisation
 from accord.sharing.models import Audience, Marking
 from accord.workgroups.models import WorkingGroup
 
@@ -153,42 +151,11 @@ class Command(BaseCommand):
         return group
 
     def _organisation(self, slug: str | None) -> Organisation:
-        if not slug:
-            raise CommandError(
-                "Give the organisation that files the reports (--organisation SLUG), "
-                "or import foreign material with --foreign --country XX."
-            )
-        organisation = Organisation.objects.filter(slug=slug).first()
-        if organisation is None:
-            raise CommandError(f"No organisation with the slug '{slug}'.")
-        if not policy.organisations_in_good_standing().filter(pk=organisation.pk).exists():
-            raise CommandError(
-                f"'{slug}' is not in good standing (verified, current rules accepted): "
-                "it cannot share reports."
-            )
-        return organisation
+        return reporting_organisation(
+            slug,
+            "Give the organisation that files the reports (--organisation SLUG), "
+            "or import foreign material with --foreign --country XX.",
+        )
 
     def _user(self, organisation: Organisation, username: str | None) -> Any:
-        if username:
-            user = get_user_model().objects.filter(username=username).first()
-            if user is None:
-                raise CommandError(f"No account with the username '{username}'.")
-            if organisation.pk not in policy.sharing_organisation_ids(user):
-                raise CommandError(
-                    f"'{username}' is not an active analyst or representative of "
-                    f"'{organisation.slug}': they cannot file its reports."
-                )
-            return user
-        memberships = (
-            Membership.objects.filter(organisation=organisation, user__is_active=True)
-            .filter(Q(is_analyst=True) | Q(is_representative=True))
-            .select_related("user")
-            .order_by("joined_at", "pk")
-        )
-        for membership in memberships:
-            if organisation.pk in policy.sharing_organisation_ids(membership.user):
-                return membership.user
-        raise CommandError(
-            f"'{organisation.slug}' has no active analyst or representative to file the "
-            "reports: add one, or name one with --as."
-        )
+        return filing_user(organisation, username)

@@ -12,13 +12,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db.models import Q
 
-from accord import policy
-from accord.membership.models import Membership, Organisation
+from accord.membership.models import Organisation
 from accord.sharing import veris
+from accord.sharing.importing import filing_user, json_files, reporting_organisation
 from accord.sharing.models import Attribution, Audience, Marking
 
 # RED needs named recipients and the groups/organisations audiences need lists:
@@ -95,51 +93,10 @@ class Command(BaseCommand):
             raise CommandError(f"{counts['failed']} of {len(files)} files could not be imported.")
 
     def _organisation(self, slug: str | None) -> Organisation:
-        if not slug:
-            raise CommandError("Give the reporting organisation: --organisation SLUG.")
-        organisation = Organisation.objects.filter(slug=slug).first()
-        if organisation is None:
-            raise CommandError(f"No organisation with the slug '{slug}'.")
-        if not policy.organisations_in_good_standing().filter(pk=organisation.pk).exists():
-            raise CommandError(
-                f"'{slug}' is not in good standing (verified, current rules accepted): "
-                "it cannot share reports."
-            )
-        return organisation
+        return reporting_organisation(slug)
 
     def _user(self, organisation: Organisation, username: str | None) -> Any:
-        if username:
-            user = get_user_model().objects.filter(username=username).first()
-            if user is None:
-                raise CommandError(f"No account with the username '{username}'.")
-            if organisation.pk not in policy.sharing_organisation_ids(user):
-                raise CommandError(
-                    f"'{username}' is not an active analyst or representative of "
-                    f"'{organisation.slug}': they cannot file its reports."
-                )
-            return user
-        memberships = (
-            Membership.objects.filter(organisation=organisation, user__is_active=True)
-            .filter(Q(is_analyst=True) | Q(is_representative=True))
-            .select_related("user")
-            .order_by("joined_at", "pk")
-        )
-        for membership in memberships:
-            if organisation.pk in policy.sharing_organisation_ids(membership.user):
-                return membership.user
-        raise CommandError(
-            f"'{organisation.slug}' has no active analyst or representative to file the "
-            "reports: add one, or name one with --as."
-        )
+        return filing_user(organisation, username)
 
     def _files(self, paths: list[str]) -> list[Path]:
-        files: list[Path] = []
-        for raw in paths:
-            path = Path(raw)
-            if path.is_dir():
-                files.extend(sorted(p for p in path.glob("*.json") if p.is_file()))
-            elif path.is_file():
-                files.append(path)
-            else:
-                raise CommandError(f"No such file or directory: {raw}")
-        return files
+        return json_files(paths)
