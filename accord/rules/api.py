@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.pagination import paginate
 
@@ -137,7 +137,7 @@ def get_version(request: HttpRequest, kind: str, number: int) -> dict[str, Any]:
 
 
 @router.post("/rules/{kind}/versions", response={201: VersionOut})
-def publish_version(request: HttpRequest, kind: str, payload: PublishIn) -> tuple[int, Any]:
+def publish_version(request: HttpRequest, kind: str, payload: PublishIn) -> Status:
     document = _document(kind)
     try:
         version = services.publish_version(
@@ -149,15 +149,13 @@ def publish_version(request: HttpRequest, kind: str, payload: PublishIn) -> tupl
         )
     except services.RulesError as exc:
         raise HttpError(409, str(exc)) from exc
-    return 201, _version_out(version)
+    return Status(201, _version_out(version))
 
 
 @router.post(
     "/rules/{kind}/versions/{number}/accept", response={200: AcceptanceOut, 201: AcceptanceOut}
 )
-def accept_version(
-    request: HttpRequest, kind: str, number: int, payload: AcceptIn
-) -> tuple[int, Any]:
+def accept_version(request: HttpRequest, kind: str, number: int, payload: AcceptIn) -> Status:
     version = _version(_document(kind), number)
     organisation = policy.get_organisation(request.user, slug=payload.organisation)
     existed = RuleAcceptance.objects.filter(organisation=organisation, version=version).exists()
@@ -167,7 +165,7 @@ def accept_version(
         )
     except services.RulesError as exc:
         raise HttpError(409, str(exc)) from exc
-    return (200 if existed else 201), acceptance
+    return Status(200 if existed else 201, acceptance)
 
 
 @router.get("/acceptances", response=list[AcceptanceOut])

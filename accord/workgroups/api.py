@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.pagination import paginate
 
@@ -149,7 +149,7 @@ def list_groups(request: HttpRequest, filters: Query[GroupFilter]) -> Any:
 
 
 @router.post("/groups", response={201: GroupDetailOut})
-def create_group(request: HttpRequest, payload: GroupIn) -> tuple[int, Any]:
+def create_group(request: HttpRequest, payload: GroupIn) -> Status:
     policy.require_restricted(request.user)
     organisation = _own_organisation(request, payload.organisation)
     if problem := unusable_name_reason(payload.name):
@@ -166,7 +166,7 @@ def create_group(request: HttpRequest, payload: GroupIn) -> tuple[int, Any]:
         )
     except services.GroupError as exc:
         raise HttpError(409, str(exc)) from exc
-    return 201, _detail(request, group)
+    return Status(201, _detail(request, group))
 
 
 @router.get("/groups/{slug}", response=GroupDetailOut)
@@ -201,17 +201,17 @@ def join_group(request: HttpRequest, slug: str, payload: JoinIn | None = None) -
 
 
 @router.post("/groups/{slug}/leave", response={204: None})
-def leave_group(request: HttpRequest, slug: str) -> tuple[int, None]:
+def leave_group(request: HttpRequest, slug: str) -> Status:
     group = _group(request, slug)
     try:
         services.leave_group(group, by=request.user, request=request)
     except services.GroupError as exc:
         raise HttpError(409, str(exc)) from exc
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/groups/{slug}/members", response={201: MemberOut})
-def invite_member(request: HttpRequest, slug: str, payload: InviteIn) -> tuple[int, Any]:
+def invite_member(request: HttpRequest, slug: str, payload: InviteIn) -> Status:
     group = _group(request, slug)
     if not policy.can_manage_group(request.user, group):
         raise policy.NotVisible()
@@ -232,7 +232,7 @@ def invite_member(request: HttpRequest, slug: str, payload: InviteIn) -> tuple[i
         )
     except services.GroupError as exc:
         raise HttpError(409, str(exc)) from exc
-    return 201, membership
+    return Status(201, membership)
 
 
 @router.patch("/groups/{slug}/members/{username}", response=MemberOut)
@@ -254,11 +254,11 @@ def update_member(request: HttpRequest, slug: str, username: str, payload: Membe
 
 
 @router.delete("/groups/{slug}/members/{username}", response={204: None})
-def remove_member(request: HttpRequest, slug: str, username: str) -> tuple[int, None]:
+def remove_member(request: HttpRequest, slug: str, username: str) -> Status:
     group = _group(request, slug)
     membership = _member(request, group, username)
     try:
         services.remove_from_group(membership, by=request.user, request=request)
     except services.GroupError as exc:
         raise HttpError(409, str(exc)) from exc
-    return 204, None
+    return Status(204, None)
