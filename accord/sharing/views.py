@@ -421,7 +421,7 @@ class CappedPaginator(Paginator):
     """Counts only as far as the pages around the requested one need: an exact count
     of every report a member may see costs more than the page itself."""
 
-    PAGES_AHEAD = 10
+    PAGES_AHEAD = 5
 
     def __init__(self, object_list: Any, per_page: int, page_number: Any) -> None:
         super().__init__(object_list, per_page)
