@@ -230,8 +230,14 @@ class Observable(models.Model):
 
 class ReportObservable(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="observations")
-    observable = models.ForeignKey(Observable, on_delete=models.PROTECT, related_name="+")
+    # No single-column indexes: the two composite ones below serve both directions,
+    # and each index more slows every filing of many observables.
+    report = models.ForeignKey(
+        Report, on_delete=models.CASCADE, related_name="observations", db_index=False
+    )
+    observable = models.ForeignKey(
+        Observable, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     position = models.PositiveIntegerField(default=0)
     note = models.CharField(max_length=300, blank=True)
 
