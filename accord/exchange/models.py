@@ -43,8 +43,15 @@ class StixObject(models.Model):
     # (SCOs) the time it was added.
     modified = models.DateTimeField()
     date_added = models.DateTimeField(default=timezone.now)
+    # Indexed by ``stix_object_report`` (report, date_added): no index of its own,
+    # which every bulk ingest would have to keep up to date as well.
     report = models.ForeignKey(
-        Report, null=True, blank=True, on_delete=models.CASCADE, related_name="stix_objects"
+        Report,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="stix_objects",
+        db_index=False,
     )
     scope = models.CharField(max_length=8, choices=Scope.choices, default=Scope.REPORT)
     # The JSON text served to readers here and to peers allowed to see names.
