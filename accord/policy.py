@@ -736,6 +736,17 @@ def stix_objects_visible_to(user: Any) -> QuerySet[Any]:
     return StixObject.objects.filter(readable)
 
 
+def can_delete_stix_object(user: Any, row: Any) -> bool:
+    """Deleting a stored version over TAXII: only the reporting organisation's
+    analysts and representatives, for their report's objects; shared context objects
+    (identities, definitions) belong to no one and stay."""
+    from accord.exchange.models import Scope
+
+    return (
+        row.scope == Scope.REPORT and row.report is not None and can_edit_report(user, row.report)
+    )
+
+
 def outbound_agreement(peer: Any) -> Any:
     """The agreement on what goes to this peer, or None (then nothing does)."""
     from accord.exchange.models import Agreement

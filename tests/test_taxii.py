@@ -876,6 +876,36 @@ def test_only_the_reporting_organisation_deletes(client: Any, net: dict) -> None
     assert_error(client.delete(url, HTTP_ACCEPT=TAXII, **net["ana_auth"]), 404)
 
 
+def test_deleting_keeps_other_reports_latest_and_anonymous_reporters_unnamed(
+    client: Any, net: dict
+) -> None:
+    anonymous = reports.create_report(net["ana"], draft(attribution="anonymous"))
+    obj = indicator(7, BASE)
+    for report, day, latest in (
+        (anonymous, 0, False),
+        (net["network"], 1, True),
+        (anonymous, 2, True),
+    ):
+        StixObject.objects.create(
+            stix_id=obj["id"],
+            stix_type="indicator",
+            modified=BASE + dt.timedelta(days=day),
+            date_added=BASE + dt.timedelta(milliseconds=next(_added)),
+            report=report,
+            body=json.dumps(dict(obj, modified=stix_time(BASE + dt.timedelta(days=day)))),
+            is_latest=latest,
+        )
+    entries = AuditEntry.objects.count()
+    newest = stix_time(BASE + dt.timedelta(days=2))
+    url = f"{objects_url(NETWORK)}{obj['id']}/?{urlencode({'match[version]': newest})}"
+    assert client.delete(url, HTTP_ACCEPT=TAXII, **net["ana_auth"]).status_code == 200
+    latest = dict(
+        StixObject.objects.filter(stix_id=obj["id"]).values_list("report_id", "is_latest")
+    )
+    assert latest == {anonymous.pk: True, net["network"].pk: True}
+    assert AuditEntry.objects.count() == entries  # nothing ties Ana to the anonymous report
+
+
 def test_objects_others_cannot_see_cannot_be_deleted(client: Any, net: dict) -> None:
     (obj,) = store(net["grouped"], 1)
     response = client.delete(f"{objects_url(NETWORK)}{obj}/", HTTP_ACCEPT=TAXII, **net["olga_auth"])

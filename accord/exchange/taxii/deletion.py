@@ -10,20 +10,9 @@ from django.http import HttpRequest
 
 from accord import policy
 from accord.audit.services import record
-from accord.exchange.models import Scope, StixObject
+from accord.exchange.models import StixObject
 
 from .media import TaxiiError, format_version
-
-
-def may_delete_stix_object(user: Any, row: StixObject) -> bool:
-    """Proposed for accord.policy: only the reporting organisation's analysts and
-    representatives may delete the stored versions of their report's objects;
-    shared context objects (identities, definitions) belong to no one and stay."""
-    return (
-        row.scope == Scope.REPORT
-        and row.report is not None
-        and policy.can_edit_report(user, row.report)
-    )
 
 
 @transaction.atomic
@@ -40,7 +29,7 @@ def delete_versions(
             "No version of this object matches the filters.",
             code="not-found",
         )
-    if not all(may_delete_stix_object(user, row) for row in found):
+    if not all(policy.can_delete_stix_object(user, row) for row in found):
         raise TaxiiError(
             403,
             "Forbidden",
@@ -48,21 +37,29 @@ def delete_versions(
             code="forbidden",
         )
     StixObject.objects.filter(pk__in=[row.pk for row in found]).delete()
-    remaining = StixObject.objects.filter(stix_id=object_id)
-    newest = remaining.order_by("-modified").values_list("pk", flat=True).first()
-    if newest is not None:
-        remaining.exclude(pk=newest).update(is_latest=False)
-        remaining.filter(pk=newest).update(is_latest=True)
-    report = found[0].report
-    record(
-        "taxii.object_deleted",
-        f"{len(found)} stored version(s) of {object_id} were deleted over TAXII",
-        actor=user,
-        organisation=report.reporter_organisation,
-        target=report,
-        data={
-            "stix_id": object_id,
-            "versions": sorted(format_version(row.modified) for row in found),
-        },
-        request=request,
-    )
+    reports = {row.report_id: row.report for row in found}
+    for report in reports.values():
+        # ``is_latest`` is kept per report: the same observable may stand in others.
+        remaining = StixObject.objects.filter(stix_id=object_id, report=report)
+        newest = remaining.order_by("-modified").values_list("pk", flat=True).first()
+        if newest is not None:
+            remaining.exclude(pk=newest).update(is_latest=False)
+            remaining.filter(pk=newest).update(is_latest=True)
+        if not report.is_named:
+            # As in sharing: an entry would tie the person to an anonymous or
+            # pseudonymous report.
+            continue
+        record(
+            "taxii.object_deleted",
+            f"{len(found)} stored version(s) of {object_id} were deleted over TAXII",
+            actor=user,
+            organisation=report.reporter_organisation,
+            target=report,
+            data={
+                "stix_id": object_id,
+                "versions": sorted(
+                    format_version(row.modified) for row in found if row.report_id == report.pk
+                ),
+            },
+            request=request,
+        )
