@@ -186,7 +186,9 @@ def get_collection(principal: Principal, key: str) -> Collection:
 CONTEXT_SCOPES = [Scope.PUBLIC, Scope.NAMED]
 
 
-def objects_of(principal: Principal, collection: Collection) -> QuerySet[StixObject]:
+def objects_of(
+    principal: Principal, collection: Collection, *, sync: bool = True
+) -> QuerySet[StixObject]:
     """The stored objects (all versions) this caller may read in this collection.
 
     Two shapes, for the query planner's sake (see policy.report_visibility): the large
@@ -194,6 +196,8 @@ def objects_of(principal: Principal, collection: Collection) -> QuerySet[StixObj
     hold the objects of a list of reports the policy lets the person see, which
     lets the database read them through the report index when they are few."""
     if principal.is_peer:
+        if not sync:  # a later page of a walk: the first page brought it up to date
+            return policy.stix_objects_visible_to_peer(principal.peer)
         # Notes what the peer may now hold and writes the retractions it is owed first.
         from accord.exchange.peers.services import objects_for_peer
 

@@ -203,7 +203,8 @@ def objects(
         return taxii_response(statuses.resource(added), status=202)
     found = _readable(principal, collection_id)
     query = paging.parse_query(request, paging.OBJECTS_FILTERS)
-    rows = paging.filter_objects(objects_of(principal, found), query)
+    # A peer's deliveries and retractions are brought up to date once per walk.
+    rows = paging.filter_objects(objects_of(principal, found, sync=query.after is None), query)
     result = paging.page(rows, query, body_column(principal))
     return taxii_response(
         _envelope(result, [row[0] for row in result.rows]), headers=result.headers()
