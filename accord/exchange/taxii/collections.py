@@ -224,6 +224,14 @@ def objects_of(
     return StixObject.objects.filter(in_audience | Q(scope__in=context))
 
 
+def walks_the_store(principal: Principal, collection: Collection) -> bool:
+    """Whether a page of this collection should be read along the store's
+    (date_added, id) index: yes for the collections that test each row (``all``,
+    ``network``, a peer's), which may hold most of a large store; no for the others,
+    which list their reports and are best read through the report index."""
+    return principal.is_peer or collection.audience in (None, Audience.NETWORK)
+
+
 def body_column(principal: Principal) -> Any:
     """What to serve of each row: ``body``, or for a peer that must not learn
     named reporters, ``body_abroad`` where a row has one."""

@@ -23,7 +23,14 @@ from accord import policy
 from . import auth, conf, deletion, paging, posting
 from . import status as statuses
 from .auth import Principal
-from .collections import Collection, body_column, collections_for, get_collection, objects_of
+from .collections import (
+    Collection,
+    body_column,
+    collections_for,
+    get_collection,
+    objects_of,
+    walks_the_store,
+)
 from .media import (
     STIX_MEDIA_TYPE,
     TAXII_MEDIA_TYPE,
@@ -205,10 +212,15 @@ def objects(
     query = paging.parse_query(request, paging.OBJECTS_FILTERS)
     # A peer's deliveries and retractions are brought up to date once per walk.
     rows = paging.filter_objects(objects_of(principal, found, sync=query.after is None), query)
-    result = paging.page(rows, query, body_column(principal))
+    result = paging.page(rows, query, body_column(principal), walk=_walks(principal, found, query))
     return taxii_response(
         _envelope(result, [row[0] for row in result.rows]), headers=result.headers()
     )
+
+
+def _walks(principal: Principal, found: Collection, query: paging.Query) -> bool:
+    # A list of ids is found through the id index, whatever the collection.
+    return not query.ids and walks_the_store(principal, found)
 
 
 def _object_rows(principal: Principal, found: Collection, object_id: str) -> Any:
@@ -268,7 +280,15 @@ def manifest(
     found = _readable(principal, collection_id)
     query = paging.parse_query(request, paging.OBJECTS_FILTERS)
     rows = paging.filter_objects(objects_of(principal, found), query)
-    result = paging.page(rows, query, "stix_id", "modified", "spec_version", every_date=True)
+    result = paging.page(
+        rows,
+        query,
+        "stix_id",
+        "modified",
+        "spec_version",
+        every_date=True,
+        walk=_walks(principal, found, query),
+    )
     body: dict[str, Any] = {"more": result.more}
     if result.more:
         body["next"] = result.next
