@@ -79,8 +79,10 @@ def public_reporter_label(report: Report) -> str:
     return _("An anonymous member")
 
 
-def snapshot(report: Report) -> dict[str, Any]:
-    """What a version records: the report's content and distribution, never who filed it."""
+def snapshot(report: Report, observables: list[str] | None = None) -> dict[str, Any]:
+    """What a version records: the report's content and distribution, never who filed it.
+    ``observables`` ("kind:value" in order), when the caller has just written them,
+    spares reading a large report's mentions back."""
     return {
         "kind": report.kind,
         "title": report.title,
@@ -104,7 +106,9 @@ def snapshot(report: Report) -> dict[str, Any]:
         "core_components": report.core_components,
         "severity": report.severity_answers,
         "severity_score": report.severity_score,
-        "observables": [
+        "observables": observables
+        if observables is not None
+        else [
             f"{kind}:{value}"
             for kind, value in report.observations.order_by("position").values_list(
                 "observable__kind", "observable__value"
@@ -119,9 +123,13 @@ def _changed(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
 
 
 def _add_version(
-    report: Report, by: Any, note: str, before: dict[str, Any] | None
+    report: Report,
+    by: Any,
+    note: str,
+    before: dict[str, Any] | None,
+    observables: list[str] | None = None,
 ) -> ReportVersion:
-    after = snapshot(report)
+    after = snapshot(report, observables)
     anonymous = report.is_anonymous
     return ReportVersion.objects.create(
         report=report,
@@ -132,6 +140,11 @@ def _add_version(
         author=None if anonymous else by,
         created_at=anonymous_date(timezone.now()) if anonymous else timezone.now(),
     )
+
+
+def _written(observables: list[tuple[str, str, str]]) -> list[str]:
+    """The snapshot's list of the observables ``replace_observations`` just stored."""
+    return [f"{kind}:{value}" for kind, value, _note in observables]
 
 
 def _apply(report: Report, clean: CleanDraft) -> None:
@@ -179,7 +192,7 @@ def create_report(
     if report.is_anonymous:
         anonymity.bump_generation()
     _set_relations(report, clean)
-    _add_version(report, user, _("Filed"), None)
+    _add_version(report, user, _("Filed"), None, _written(clean.observables))
     if report.is_named:
         # Anonymous and pseudonymous filings are not written to the audit trail: an
         # entry's actor, time and place in the chain would point at the reporter —
@@ -269,7 +282,7 @@ def update_report(
     report.updated_at = anonymous_date(timezone.now()) if report.is_anonymous else timezone.now()
     report.save()
     _set_relations(report, clean)
-    version = _add_version(report, user, note or _("Edited"), before)
+    version = _add_version(report, user, note or _("Edited"), before, _written(clean.observables))
     if not version.changed:
         raise SharingError(_("Nothing changed."))
     relaxed = MARKING_RANK[report.marking] < MARKING_RANK[old_marking]
