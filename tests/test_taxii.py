@@ -706,11 +706,18 @@ def test_posting_the_wrong_media_type_gets_415(client: Any, net: dict, content_t
         (b'{"objects": [1, 2]}', 422),
         (b'{"objects": [{"type": "indicator", "name": "a\\u0000b"}]}', 400),
         (b'{"objects": [{"type": "indicator", "name": "\\ud800"}]}', 400),
+        (b'{"objects": [{"type": "indicator", "confidence": NaN}]}', 400),
+        (b'{"objects": [{"type": "indicator", "confidence": -Infinity}]}', 400),
     ],
 )
+@pytest.mark.parametrize("streamed", [False, True], ids=["parsed-whole", "streamed"])
 def test_bad_envelopes_are_refused_and_store_nothing(
-    client: Any, net: dict, body: bytes, status: int
+    client: Any, net: dict, body: bytes, status: int, streamed: bool, monkeypatch: Any
 ) -> None:
+    from accord.exchange.taxii import posting
+
+    if streamed:  # as if the body were too large to parse whole
+        monkeypatch.setattr(posting, "SPOOL_IN_MEMORY", 0)
     before = StixObject.objects.count()
     assert_error(post(client, NETWORK, body, net["ana_auth"]), status)
     assert nothing_stored(before)

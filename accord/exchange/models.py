@@ -64,11 +64,12 @@ class StixObject(models.Model):
 
     class Meta:
         constraints = [
+            # Also the index for every look-up by id (an id has a handful of versions,
+            # so a separate (stix_id, is_latest) index would only slow the writes).
             models.UniqueConstraint(fields=["stix_id", "modified"], name="stix_object_version")
         ]
         indexes = [
             models.Index(fields=["date_added", "id"], name="stix_object_added"),
-            models.Index(fields=["stix_id", "is_latest"], name="stix_object_latest"),
             models.Index(fields=["report", "date_added"], name="stix_object_report"),
         ]
 
